@@ -1,0 +1,3 @@
+from img2img.cli import main
+
+main()

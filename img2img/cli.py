@@ -1,0 +1,205 @@
+"""The ``img2img`` command line. TensorFlow is imported only inside commands that need it, so
+``img2img --help``, ``models`` listing and plugin management stay fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from img2img import __version__
+from img2img.errors import Img2ImgError
+from img2img.plugins import get_plugins, reset_plugins
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise to a CLI user; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def friendly_errors(func: F) -> F:
+    """Problems the user can fix become one 'Error: ...' line and exit status 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Img2ImgError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="img2img")
+def cli() -> None:
+    """img2img: train GANs from plugins and turn images (or prompts) into images.
+
+    Any model trains with any adversarial loss; both come from plugins.
+    See 'img2img models' for what is installed.
+    """
+
+
+# ----- train ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("model")
+@click.option("--data", help="Training images: a folder (recursive), tfds:NAME[/CONFIG][:SPLIT], or scheme:...")
+@click.option("--data-b", help="Second domain, for two-domain models.")
+@click.option("--loss", help="Adversarial loss (default: the model's own). See 'img2img models'.")
+@click.option("--penalty", "penalties", multiple=True, metavar="NAME[:WEIGHT]", help="Critic penalty; repeatable.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Model or trainer option, e.g. --set filters=32 --set lr=1e-4; repeatable.")
+@click.option("--steps", type=click.IntRange(min=1), help="Train until this many generator steps in total.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Train this many epochs (default 10).")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Default: one pass over the data.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--image-size", type=click.IntRange(min=1), help="Square training size in pixels.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/MODEL-TIME).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same first steps.")
+@click.option("--precision", type=click.Choice(["float32", "mixed"]), default="float32", show_default=True,
+              help="mixed: float16 on a GPU, bfloat16 on a CPU; weights stay float32.")
+@friendly_errors
+def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[str, ...],
+          settings: tuple[str, ...], **options: Any) -> None:
+    """Train MODEL; everything lands in a run directory you can resume."""
+    if steps is not None and epochs is not None:
+        raise click.UsageError("give --steps or --epochs, not both")
+    from img2img.training.trainer import Trainer, TrainRequest
+
+    request = TrainRequest(model=model, steps=steps, epochs=epochs, penalties=list(penalties),
+                           settings=list(settings), **options)
+    plugins = get_plugins()
+    plugins.models.get(model)  # an unknown model fails before TensorFlow loads
+    result = Trainer(request, plugins, echo_err).run()
+    click.echo(f"Trained to step {result.step} in {result.seconds:.1f} s; run directory: {result.run.path}")
+
+
+# ----- generate ------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory from 'img2img train'.")
+@click.option("--count", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--label", help="Class to generate (conditional models).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("generated"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing files of the same names in --out.")
+@friendly_errors
+def generate(model_path: Path, count: int, label: str | None, out: Path, seed: int, overwrite: bool) -> None:
+    """Sample COUNT images from a trained model's latent space into --out as PNG files."""
+    from img2img.generate import generate_images
+
+    written = generate_images(model_path, count, out, seed=seed, label=label, overwrite=overwrite,
+                              plugins=get_plugins())
+    click.echo(f"Wrote {len(written)} images to {out}")
+
+
+# ----- listing -------------------------------------------------------------------------------------
+def _registered(plugins: Any) -> dict[str, list[dict[str, str]]]:
+    kinds = {"models": plugins.models, "losses": plugins.losses, "penalties": plugins.penalties,
+             "datasets": plugins.datasets, "text_encoders": plugins.text_encoders}
+    return {
+        kind: [{"name": name, "plugin": plugin, "description": (getattr(obj, "description", "") or "").strip()}
+               for name, obj, plugin in registry.items()]
+        for kind, registry in kinds.items()
+    }
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def models(as_json: bool) -> None:
+    """List models, losses, penalties, data sources and text encoders, with one-line descriptions."""
+    listing = _registered(get_plugins())
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    for kind, rows in listing.items():
+        click.secho(kind.replace("_", " ").capitalize() + ":", bold=True)
+        if not rows:
+            click.echo("  (none installed)")
+        width = max((len(r["name"]) for r in rows), default=0)
+        for r in rows:
+            first = r["description"].splitlines()[0] if r["description"] else ""
+            click.echo(f"  {r['name']:<{width}}  {first}  [{r['plugin']}]")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """List loaded plugins: name, version, hooks, and any load error."""
+    infos = [info.as_dict() for info in get_plugins().infos.values()]
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    for info in infos:
+        origin = "built-in" if info["builtin"] else info["distribution"]
+        line = f"{info['name']} {info['version']} ({origin}): {', '.join(info['hooks']) or 'no hooks'}"
+        if info["error"]:
+            line += f"  ERROR: {info['error']}"
+        click.echo(line)
+
+
+# ----- plugin installation -------------------------------------------------------------------------
+def _pip(args: list[str]) -> None:
+    """Run pip with img2img's own interpreter, so plugins land where img2img will find them."""
+    code = subprocess.call([sys.executable, "-m", "pip", *args])
+    reset_plugins()
+    if code:
+        sys.exit(code)
+
+
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade packages to the latest version.")
+@click.option("-e", "--editable", type=click.Path(exists=True, file_okay=False),
+              help="Install a plugin from a local folder in editable mode.")
+@click.option("--force-reinstall", is_flag=True)
+@click.option("--no-cache-dir", is_flag=True)
+def install(packages: tuple[str, ...], upgrade: bool, editable: str | None, force_reinstall: bool,
+            no_cache_dir: bool) -> None:
+    """Install plugins (PyPI names, folders or wheels) into img2img's own environment."""
+    if not packages and not editable:
+        raise click.UsageError("name at least one package, or -e FOLDER")
+    args = ["install"]
+    args += ["--upgrade"] if upgrade else []
+    args += ["--force-reinstall"] if force_reinstall else []
+    args += ["--no-cache-dir"] if no_cache_dir else []
+    args += ["--editable", editable] if editable else []
+    _pip(args + list(packages))
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def uninstall(packages: tuple[str, ...], yes: bool) -> None:
+    """Uninstall plugins from img2img's environment."""
+    if any(p.lower() == "img2img" for p in packages):
+        raise click.UsageError("refusing to uninstall img2img itself; use 'pip uninstall img2img'")
+    _pip(["uninstall", *(["-y"] if yes else []), *packages])
+
+
+def _add_plugin_commands() -> None:
+    manager = get_plugins()
+    for plugin_name, function in manager.hook_functions("register_commands"):
+        manager.call_isolated(plugin_name, "register_commands", function, cli)
+
+
+_add_plugin_commands()
+
+
+def main() -> None:
+    cli(prog_name="img2img")

@@ -1,0 +1,75 @@
+"""Data sources: what ``--data SRC`` can name.
+
+A source is a plugin object registered through ``register_datasets`` with a scheme ``name``
+(``tfds:fashion_mnist``, ``toy:ring8``); a plain path is a folder of images. Sources stream through
+tf.data so memory does not grow with the number of images. This module stays light: it imports
+TensorFlow only in the sources that need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from img2img.errors import Img2ImgError
+
+if TYPE_CHECKING:
+    from img2img.plugins import Registry
+
+FOLDER_SCHEME = "folder"
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """What the trainer needs from a source.
+
+    ``channels`` None lets the source decide from the data. ``skip`` drops that many elements from the
+    start of the (seeded, repeated) stream, so a resumed run sees the batches an uninterrupted one would.
+    """
+
+    image_size: int
+    channels: int | None = None
+    seed: int = 0
+    shuffle: bool = True
+    repeat: bool = True
+    skip: int = 0
+
+
+@dataclass
+class ImageData:
+    """A stream of float32 images in [-1, 1] (with int32 labels when ``class_names`` is set)."""
+
+    dataset: Any
+    count: int
+    channels: int
+    class_names: list[str] | None
+    description: str
+
+
+class DataSource:
+    """A data-source scheme. ``load`` gets the text after ``scheme:`` and a ``DataRequest``."""
+
+    name: str = ""
+    description: str = ""
+
+    def load(self, spec: str, request: DataRequest) -> ImageData:
+        raise NotImplementedError
+
+
+def split_source(text: str, registry: Registry[DataSource]) -> tuple[DataSource, str]:
+    """``scheme:rest`` for a registered scheme, else the whole text is a folder path."""
+    scheme, sep, rest = text.partition(":")
+    if sep and scheme in registry:
+        return registry.get(scheme), rest
+    if sep and scheme and len(scheme) > 1 and "/" not in scheme and "\\" not in scheme:
+        from pathlib import Path
+
+        if not Path(text).exists():
+            valid = ", ".join(f"{n}:" for n in registry.names() if n != FOLDER_SCHEME)
+            raise Img2ImgError(f"--data {text}: unknown data scheme {scheme!r}; valid schemes: {valid}, or a folder")
+    return registry.get(FOLDER_SCHEME), text
+
+
+def load_source(text: str, request: DataRequest, registry: Registry[DataSource]) -> ImageData:
+    source, rest = split_source(text, registry)
+    return source.load(rest, request)

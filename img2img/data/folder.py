@@ -1,0 +1,112 @@
+"""A folder of images, searched recursively; class labels from first-level sub-folder names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from img2img.console import warn
+from img2img.data import DataRequest, DataSource, ImageData
+from img2img.data.images import UnreadableImage, is_grey, is_image_path, load_image, probe, to_unit_range
+from img2img.errors import Img2ImgError
+
+_PROBE_FOR_CHANNELS = 32
+
+
+@dataclass
+class FolderScan:
+    root: Path
+    files: list[Path]
+    labels: list[str] | None
+    unreadable: list[Path]
+    grey: bool
+
+
+def _name_list(paths: list[Path], limit: int = 10) -> str:
+    shown = ", ".join(str(p) for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def scan_folder(root: Path, option: str = "--data") -> FolderScan:
+    """List readable images (header check only) and name every unreadable one in one warning."""
+    if not root.exists():
+        raise Img2ImgError(f"{option} {root}: no such folder")
+    if not root.is_dir():
+        raise Img2ImgError(f"{option} {root}: is a file; give the folder that holds the images")
+    candidates = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and is_image_path(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not candidates:
+        raise Img2ImgError(
+            f"{option} {root}: no image files found (looked recursively for .png, .jpg, .jpeg, .bmp, .gif, "
+            ".webp, .tif, .tiff)"
+        )
+    files: list[Path] = []
+    unreadable: list[Path] = []
+    grey_votes: list[bool] = []
+    for path in candidates:
+        image = probe(path)
+        if image is None:
+            unreadable.append(path)
+            continue
+        if len(grey_votes) < _PROBE_FOR_CHANNELS:
+            grey_votes.append(is_grey(image))
+        image.close()
+        files.append(path)
+    if unreadable:
+        warn(f"skipping {len(unreadable)} unreadable image file(s): {_name_list(unreadable)}")
+    if not files:
+        raise Img2ImgError(f"{option} {root}: none of the {len(candidates)} image files could be read")
+    relative = [p.relative_to(root).parts for p in files]
+    labels = [parts[0] for parts in relative] if all(len(parts) > 1 for parts in relative) else None
+    return FolderScan(root, files, labels, unreadable, grey=all(grey_votes))
+
+
+class FolderSource(DataSource):
+    name = "folder"
+    description = "a folder of images (recursive); sub-folder names become class labels"
+
+    def load(self, spec: str, request: DataRequest) -> ImageData:
+        import tensorflow as tf
+
+        scan = scan_folder(Path(spec).expanduser())
+        channels = request.channels or (1 if scan.grey else 3)
+        class_names = sorted(set(scan.labels)) if scan.labels else None
+        index = {name: i for i, name in enumerate(class_names or [])}
+        label_ids = [index[name] for name in scan.labels] if scan.labels else [0] * len(scan.files)
+        size = request.image_size
+        warned: set[str] = set()
+
+        def decode(path: bytes) -> tuple[np.ndarray, bool]:
+            name = path.decode()
+            try:
+                return to_unit_range(load_image(name, channels, size)), True
+            except UnreadableImage as exc:
+                if name not in warned:
+                    warned.add(name)
+                    warn(f"skipping unreadable image {exc}")
+                return np.zeros((size, size, channels), np.float32), False
+
+        def decode_tf(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            image, ok = tf.numpy_function(decode, [path], [tf.float32, tf.bool], stateful=False)
+            image.set_shape((size, size, channels))
+            ok.set_shape(())
+            return image, label, ok
+
+        ds = tf.data.Dataset.from_tensor_slices(
+            ([str(p) for p in scan.files], tf.constant(label_ids, tf.int32))
+        )
+        if request.shuffle:
+            ds = ds.shuffle(len(scan.files), seed=request.seed, reshuffle_each_iteration=True)
+        if request.repeat:
+            ds = ds.repeat()
+        if request.skip:
+            ds = ds.skip(request.skip)
+        ds = ds.map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.filter(lambda image, label, ok: ok)
+        ds = ds.map((lambda image, label, ok: (image, label)) if class_names else (lambda image, label, ok: image))
+        classes = f", {len(class_names)} classes" if class_names else ""
+        return ImageData(ds, len(scan.files), channels, class_names, f"{scan.root} ({len(scan.files)} images{classes})")

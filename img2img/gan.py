@@ -1,0 +1,204 @@
+"""The base GAN model: two networks, two optimisers, any adversarial loss, any penalties.
+
+Model plugins subclass ``GAN``, declare their options and build their two networks; the base class owns
+the compiled ``train_step`` (critic updates, then a generator update) so that every model composes with
+every registered loss and penalty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from img2img.errors import Img2ImgError
+from img2img.losses import AdversarialLoss, Penalty
+from img2img.options import Option
+
+
+class GAN(keras.Model):
+    """Base class of every model plugin.
+
+    Subclasses set ``name``, ``description``, ``options`` (their ``--set`` keys) and implement
+    ``build_generator`` and ``build_discriminator``. A labelled data set passes ``(images, labels)``
+    batches; unconditional models ignore the labels.
+    """
+
+    name: ClassVar[str] = ""  # type: ignore[assignment]
+    description: ClassVar[str] = ""
+    default_loss: ClassVar[str] = "gan"
+    default_image_size: ClassVar[int] = 64
+    domains: ClassVar[int] = 1  # two-domain models (CycleGAN) take --data-b
+    conditional: ClassVar[bool] = False  # True: the generator takes class labels (generate --label)
+    options: ClassVar[dict[str, Option]] = {}
+    channels_supported: ClassVar[tuple[int, ...]] = (1, 3)
+
+    # Trainer options every model accepts through --set; losses may change their defaults.
+    training_options: ClassVar[dict[str, Option]] = {
+        "optimizer": Option("adam", "optimizer for both players", ("adam", "rmsprop")),
+        "lr": Option(2e-4, "learning rate of both players (reference: DCGAN 2e-4)"),
+        "d_lr": Option(0.0, "critic learning rate; 0 means use lr"),
+        "beta_1": Option(0.5, "Adam beta_1 (DCGAN: 0.5)"),
+        "beta_2": Option(0.999, "Adam beta_2"),
+        "n_critic": Option(1, "critic updates per generator update"),
+    }
+
+    def __init__(
+        self,
+        *,
+        image_size: int,
+        channels: int,
+        num_classes: int = 0,
+        seed: int = 0,
+        **options: Any,
+    ) -> None:
+        super().__init__(name=self.name.replace("-", "_"))
+        self.image_size = image_size
+        self.channels = channels
+        self.num_classes = num_classes
+        self.settings = {**self.default_settings(), **options}
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
+        self.built = True
+
+    # ----- what a plugin provides -------------------------------------------------------------
+    @classmethod
+    def default_settings(cls) -> dict[str, Any]:
+        return {k: o.default for k, o in cls.options.items()}
+
+    @classmethod
+    def all_options(cls) -> dict[str, Option]:
+        return {**cls.training_options, **cls.options}
+
+    @classmethod
+    def check_image_size(cls, size: int) -> None:
+        """Raise ``Img2ImgError`` naming the sizes this model supports when ``size`` is not one."""
+
+    @classmethod
+    def check_channels(cls, channels: int) -> None:
+        if channels not in cls.channels_supported:
+            allowed = " or ".join(map(str, cls.channels_supported))
+            raise Img2ImgError(f"model {cls.name!r} supports {allowed} channels, not {channels}")
+
+    def build_generator(self) -> keras.Model:
+        raise NotImplementedError
+
+    def build_discriminator(self) -> keras.Model:
+        raise NotImplementedError
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.settings.get("latent_dim", 100))
+
+    def sample_latent(self, batch_size: Any) -> Any:
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    @classmethod
+    def generator_inputs(cls, z: Any, labels: Any | None) -> Any:
+        """What the generator network is called with; conditional models add the labels.
+
+        A classmethod, so that ``img2img generate`` can feed an exported generator without the rest of
+        the model.
+        """
+        return z
+
+    def discriminator_inputs(self, images: Any, labels: Any | None) -> Any:
+        return images
+
+    # ----- training -----------------------------------------------------------------------------
+    def compile(
+        self,
+        d_optimizer: keras.optimizers.Optimizer,
+        g_optimizer: keras.optimizers.Optimizer,
+        loss: AdversarialLoss,
+        penalties: Sequence[tuple[Penalty, float]] = (),
+        n_critic: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().compile(**kwargs)
+        if n_critic < 1:
+            raise Img2ImgError(f"n_critic must be at least 1, got {n_critic}")
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.adversarial_loss = loss
+        self.penalties = list(penalties)
+        self.n_critic = n_critic
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.estimate_tracker = keras.metrics.Mean(name="bound")
+        self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
+        self._logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
+
+    def build_optimizers(self) -> None:
+        """Create optimiser slots now, so that a checkpoint can be loaded before the first step."""
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        if getattr(self, "_logs_estimate", False):
+            trackers.append(self.estimate_tracker)
+        return trackers + self.penalty_trackers
+
+    @property
+    def step(self) -> int:
+        """Generator updates done so far; saved with the optimiser, so it survives resume."""
+        return int(self.g_optimizer.iterations.numpy())
+
+    def _critic(self, labels: Any | None) -> Any:
+        def critic(images: Any) -> Any:
+            out = self.discriminator(self.discriminator_inputs(images, labels), training=True)
+            return ops.cast(out, "float32")
+
+        return critic
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        real, labels = (data[0], data[1]) if isinstance(data, tuple | list) else (data, None)
+        batch_size = ops.shape(real)[0]
+        critic = self._critic(labels)
+        estimate = None
+        for _ in range(self.n_critic):
+            z = self.sample_latent(batch_size)
+            fake = self.generator(self.generator_inputs(z, labels), training=True)
+            fake = ops.cast(fake, real.dtype)
+            with tf.GradientTape() as tape:
+                real_out = critic(real)
+                fake_out = critic(fake)
+                d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_out)
+                penalty_values = [weight * penalty(critic, real, fake) for penalty, weight in self.penalties]
+                total = d_loss + sum(penalty_values) if penalty_values else d_loss
+            variables = self.discriminator.trainable_variables
+            grads = tape.gradient(self.d_optimizer.scale_loss(total), variables)
+            self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            self.adversarial_loss.after_discriminator_step(self.discriminator)
+            estimate = self.adversarial_loss.estimate(real_out, fake_out)
+
+        z = self.sample_latent(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.generator_inputs(z, labels), training=True)
+            fake_out = critic(ops.cast(fake, real.dtype))
+            g_loss = self.adversarial_loss.generator_loss(fake_out)
+        variables = self.generator.trainable_variables
+        grads = tape.gradient(self.g_optimizer.scale_loss(g_loss), variables)
+        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        if self._logs_estimate and estimate is not None:
+            self.estimate_tracker.update_state(estimate)
+        for tracker, value in zip(self.penalty_trackers, penalty_values, strict=True):
+            tracker.update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return self.generator(inputs, training=training)
+
+    def generate(self, count: int, labels: Any | None = None) -> Any:
+        """Images in [-1, 1] from fresh latent samples (uses and advances this model's seed)."""
+        z = self.sample_latent(count)
+        return self.generator(self.generator_inputs(z, labels), training=False)

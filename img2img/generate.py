@@ -1,0 +1,59 @@
+"""``img2img generate``: sample images from a run's exported generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from img2img.data.images import from_unit_range, save_png
+from img2img.errors import Img2ImgError
+from img2img.plugins import PluginManager
+from img2img.training.run_dir import RunDirectory
+
+BATCH = 64
+
+
+def load_generator(run: RunDirectory) -> Any:
+    """The exported generator, loaded with Keras' safe mode on: a model file never runs code."""
+    import keras
+
+    if not run.generator_path.is_file():
+        raise Img2ImgError(f"{run.path}: no exported generator ({run.generator_path.name}) yet; "
+                           "train at least one epoch")
+    return keras.saving.load_model(run.generator_path, safe_mode=True, compile=False)
+
+
+def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str | None, overwrite: bool,
+                    plugins: PluginManager) -> list[Path]:
+    run = RunDirectory.open(model, option="--model")
+    config = run.read_config()
+    model_cls = plugins.models.get(config["model"]["name"])
+    class_names = config.get("class_names") or []
+    labels = None
+    if label is not None:
+        if not model_cls.conditional:
+            raise Img2ImgError(f"--label: model {model_cls.name!r} is unconditional; it cannot pick a class")
+        if label not in class_names:
+            raise Img2ImgError(f"--label {label!r}: not a class of this model; valid labels: {', '.join(class_names)}")
+        labels = np.full((count,), class_names.index(label), np.int32)
+
+    out = Path(out)
+    targets = [out / f"{i:04d}.png" for i in range(count)]
+    existing = [p for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
+                           "pass --overwrite or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+    generator = load_generator(run)
+    latent_dim = int(config["settings"].get("latent_dim", 100))
+    z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+    for start in range(0, count, BATCH):
+        part = slice(start, start + BATCH)
+        inputs = model_cls.generator_inputs(z[part], labels[part] if labels is not None else None)
+        images = from_unit_range(np.asarray(generator(inputs, training=False)))
+        for pixels, path in zip(images, targets[part], strict=True):
+            save_png(pixels, path)
+    return targets

@@ -1,0 +1,1 @@
+"""Training runs: the run directory, Keras callbacks, and the trainer that ties model, loss and data."""

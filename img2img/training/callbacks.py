@@ -1,0 +1,95 @@
+"""Keras callbacks that make a run safe to stop, resume and look at."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from img2img.data.images import from_unit_range, save_png
+from img2img.training.run_dir import RunDirectory
+
+
+def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
+    """Tile [n, h, w, c] uint8 images into one picture with a 1-pixel gap."""
+    n, h, w, c = images.shape
+    rows = math.ceil(n / columns)
+    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1, c), 255, np.uint8)
+    for i, image in enumerate(images):
+        r, k = divmod(i, columns)
+        grid[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = image
+    return grid
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first non-finite metric and remember where, so no bad state is checkpointed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverged: tuple[int, str, float] | None = None
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        for key, value in (logs or {}).items():
+            number = float(value)
+            if not math.isfinite(number):
+                self.diverged = (self.model.step, key, number)
+                self.model.stop_training = True
+                return
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """End training after exactly ``last_step`` generator updates, also mid-epoch."""
+
+    def __init__(self, last_step: int) -> None:
+        super().__init__()
+        self.last_step = last_step
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.model.step >= self.last_step:
+            self.model.stop_training = True
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """At each epoch end: checkpoint (atomic), sample grid from the fixed z, exported generator.
+
+    Skips everything once the NaN guard has fired, so 'latest' always names a finite state.
+    """
+
+    def __init__(self, run: RunDirectory, guard: NaNGuard, fixed_z: np.ndarray, fixed_labels: np.ndarray | None):
+        super().__init__()
+        self.run = run
+        self.guard = guard
+        self.fixed_z = fixed_z
+        self.fixed_labels = fixed_labels
+        self.saved: dict[str, Any] | None = None
+
+    def state(self, epoch: int, logs: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "epoch": epoch,
+            "step": self.model.step,
+            "rng_state": np.asarray(self.model.seed_generator.state.numpy()).tolist(),
+            "metrics": {k: float(v) for k, v in (logs or {}).items()},
+        }
+
+    def save(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.guard.diverged is not None:
+            return
+        self.saved = self.run.save_checkpoint(self.model, self.state(epoch, logs))
+        self.run.export_generator(self.model.generator)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.guard.diverged is not None:
+            return
+        self.save(epoch + 1, logs)
+        self.write_grid(self.run.samples / f"epoch-{epoch + 1:04d}.png")
+
+    def write_grid(self, path: Path) -> None:
+        inputs = self.model.generator_inputs(self.fixed_z, self.fixed_labels)
+        images = from_unit_range(keras.ops.convert_to_numpy(self.model.generator(inputs, training=False)))
+        columns = int(math.ceil(math.sqrt(len(images))))
+        if self.fixed_labels is not None:
+            columns = int(self.fixed_labels.max()) + 1
+        save_png(image_grid(images, columns), path)

@@ -1,0 +1,124 @@
+"""A run directory holds everything needed to resume a run and to use its model.
+
+Layout::
+
+    config.json               model, settings, loss, penalties, data, training plan (rebuilds the run)
+    checkpoints/latest.json   points at the newest complete checkpoint; written last, atomically
+    checkpoints/step-000040.weights.h5 / .json   networks + both optimisers + step; RNG state and epoch
+    samples/epoch-0001.png    a grid from the same fixed z every epoch (samples/z.npy)
+    logs/                     TensorBoard
+    metrics.csv               one row per epoch
+    generator.keras           the exported generator (loads with safe_mode on)
+
+Every file is written to a temporary name in the same folder and renamed into place, so a crash never
+leaves a half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from img2img.errors import Img2ImgError
+
+CONFIG = "config.json"
+GENERATOR = "generator.keras"
+KEEP_CHECKPOINTS = 3
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> Any:
+    with path.open() as handle:
+        return json.load(handle)
+
+
+class RunDirectory:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.samples = self.path / "samples"
+        self.logs = self.path / "logs"
+        self.metrics_csv = self.path / "metrics.csv"
+        self.generator_path = self.path / GENERATOR
+        self.config_path = self.path / CONFIG
+
+    @classmethod
+    def create(cls, path: Path) -> RunDirectory:
+        """A new run; refuses a folder that already holds files so nothing of the user's is overwritten."""
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            what = "a run" if (path / CONFIG).exists() else "files"
+            raise Img2ImgError(
+                f"--out {path}: already holds {what}; add --resume to continue it, or choose another --out"
+            )
+        run = cls(path)
+        for folder in (run.path, run.checkpoints, run.samples, run.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        return run
+
+    @classmethod
+    def open(cls, path: Path, option: str = "--out") -> RunDirectory:
+        run = cls(Path(path))
+        if not run.config_path.is_file():
+            raise Img2ImgError(f"{option} {path}: not a run directory (no {CONFIG}); train one with 'img2img train'")
+        return run
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            return read_json(self.config_path)
+        except (OSError, ValueError) as exc:
+            raise Img2ImgError(f"{self.config_path}: cannot read the run's config ({exc})") from None
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_json_atomic(self.config_path, config)
+
+    # ----- checkpoints -------------------------------------------------------------------------
+    def latest(self) -> dict[str, Any] | None:
+        pointer = self.checkpoints / "latest.json"
+        if not pointer.is_file():
+            return None
+        state = read_json(pointer)
+        if not (self.checkpoints / state["weights"]).is_file():
+            raise Img2ImgError(f"{pointer}: names {state['weights']}, which is missing; the run cannot resume")
+        return state
+
+    def save_checkpoint(self, model: Any, state: dict[str, Any]) -> dict[str, Any]:
+        """Weights and optimiser slots first, then the state that names them, then the pointer."""
+        stem = f"step-{state['step']:06d}"
+        final = self.checkpoints / f"{stem}.weights.h5"
+        tmp = self.checkpoints / f".tmp-{stem}.weights.h5"
+        model.save_weights(tmp)
+        os.replace(tmp, final)
+        state = {**state, "weights": final.name}
+        write_json_atomic(self.checkpoints / f"{stem}.json", state)
+        write_json_atomic(self.checkpoints / "latest.json", state)
+        self._prune(keep=final.name)
+        return state
+
+    def _prune(self, keep: str) -> None:
+        weights = sorted(self.checkpoints.glob("step-*.weights.h5"))
+        for old in weights[:-KEEP_CHECKPOINTS]:
+            if old.name != keep:
+                old.unlink(missing_ok=True)
+                old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
+
+    def export_generator(self, generator: Any) -> None:
+        tmp = self.path / ".tmp-generator.keras"
+        generator.save(tmp)
+        os.replace(tmp, self.generator_path)

@@ -1,0 +1,332 @@
+"""``img2img train``: resolve model, loss, penalties and data through the registries, then ``fit``.
+
+The core names no model or loss: everything comes from the plugin registries, and what was chosen is
+written to config.json so the run can be resumed and its model rebuilt.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from img2img import __version__
+from img2img.data import DataRequest, ImageData, load_source
+from img2img.errors import Img2ImgError, TrainingDiverged
+from img2img.options import parse_settings
+from img2img.plugins import PluginManager
+from img2img.training.run_dir import RunDirectory
+
+DEFAULT_EPOCHS = 10
+GRID_SIZE = 64
+
+
+@dataclass
+class TrainRequest:
+    model: str
+    data: str | None = None
+    data_b: str | None = None
+    loss: str | None = None
+    penalties: list[str] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)
+    steps: int | None = None
+    epochs: int | None = None
+    steps_per_epoch: int | None = None
+    batch_size: int = 64
+    image_size: int | None = None
+    out: Path | None = None
+    resume: bool = False
+    seed: int = 0
+    precision: str = "float32"
+    verbose: int | str = "auto"
+
+
+@dataclass
+class TrainResult:
+    run: RunDirectory
+    step: int
+    epoch: int
+    seconds: float
+    history: dict[str, list[float]]
+
+
+def parse_penalty(text: str, plugins: PluginManager) -> tuple[Any, float]:
+    name, sep, weight_text = text.partition(":")
+    penalty = plugins.penalties.get(name)
+    if not sep:
+        return penalty, float(penalty.default_weight)
+    try:
+        return penalty, float(weight_text)
+    except ValueError:
+        raise Img2ImgError(f"--penalty {text}: the weight after ':' must be a number") from None
+
+
+def default_run_dir(model: str) -> Path:
+    return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def make_optimizer(settings: dict[str, Any], lr: float, policy: str) -> Any:
+    import keras
+
+    if settings["optimizer"] == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate=lr)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=settings["beta_1"], beta_2=settings["beta_2"])
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+class Trainer:
+    """Build everything a run needs from a TrainRequest (new run) or a run directory (resume)."""
+
+    def __init__(self, request: TrainRequest, plugins: PluginManager, echo: Callable[[str], None]) -> None:
+        self.request = request
+        self.plugins = plugins
+        self.echo = echo
+
+    # ----- configuration ----------------------------------------------------------------------
+    def new_config(self) -> dict[str, Any]:
+        r = self.request
+        model_cls = self.plugins.models.get(r.model)
+        loss_name = r.loss or model_cls.default_loss
+        loss = self.plugins.losses.get(loss_name)
+        penalties = [parse_penalty(p, self.plugins) for p in r.penalties]
+        user = parse_settings(r.settings, model_cls.all_options(), f"model {r.model!r} (or the trainer)")
+        settings = {k: o.default for k, o in model_cls.all_options().items()}
+        settings.update({k: v for k, v in loss.optimizer_defaults.items() if k in settings})
+        settings.update(user)
+        image_size = r.image_size or model_cls.default_image_size
+        model_cls.check_image_size(image_size)
+        if r.data is None:
+            raise Img2ImgError("--data is required: a folder of images, tfds:NAME, or a plugin's scheme")
+        if r.data_b is not None and model_cls.domains < 2:
+            raise Img2ImgError(f"--data-b: model {r.model!r} trains on one domain; drop --data-b")
+        return {
+            "img2img_version": __version__,
+            "model": {"name": r.model, "plugin": self.plugins.models.plugin_of(r.model)},
+            "settings": settings,
+            "image_size": image_size,
+            "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss_name)},
+            "penalties": [{"name": p.name, "weight": w} for p, w in penalties],
+            "data": {"source": r.data, "source_b": r.data_b},
+            "training": {"batch_size": r.batch_size, "seed": r.seed, "precision": r.precision},
+            "plugins": {name: info.version for name, info in sorted(self.plugins.infos.items())},
+        }
+
+    def resumed_config(self, run: RunDirectory) -> dict[str, Any]:
+        r = self.request
+        config = run.read_config()
+        if config["model"]["name"] != r.model:
+            raise Img2ImgError(
+                f"--resume: {run.path} was trained with model {config['model']['name']!r}, not {r.model!r}"
+            )
+        if r.loss and r.loss != config["loss"]["name"]:
+            raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
+        if r.settings or r.penalties or r.image_size or r.data_b:
+            raise Img2ImgError(
+                "--resume continues a run as it was configured; --set, --penalty, --image-size and --data-b "
+                f"cannot change it (see {run.config_path}). Start a new run with another --out instead."
+            )
+        if r.data:
+            config["data"]["source"] = r.data
+        return config
+
+    # ----- the run ----------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        import keras
+
+        from img2img.devices import describe_devices, set_precision
+
+        r = self.request
+        if r.resume:
+            if r.out is None:
+                raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
+            run = RunDirectory.open(r.out)
+            config = self.resumed_config(run)
+        else:
+            config = self.new_config()
+            run = RunDirectory.create(r.out or default_run_dir(r.model))
+        training = config["training"]
+        model_cls = self.plugins.models.get(config["model"]["name"])
+        loss = self.plugins.losses.get(config["loss"]["name"])
+        penalties = [(self.plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]]
+        settings = config["settings"]
+
+        keras.utils.set_random_seed(training["seed"])
+        policy = set_precision(training["precision"])
+        self.echo(f"Training on {describe_devices()}; precision {policy}")
+
+        latest = run.latest() if r.resume else None
+        start_step = latest["step"] if latest else 0
+        data = load_source(
+            config["data"]["source"],
+            DataRequest(
+                image_size=config["image_size"],
+                channels=config.get("channels"),
+                seed=training["seed"],
+                skip=start_step * training["batch_size"],
+            ),
+            self.plugins.datasets,
+        )
+        model_cls.check_channels(data.channels)
+        self.echo(f"Data: {data.description}")
+        if data.count < training["batch_size"]:
+            raise Img2ImgError(
+                f"--batch-size {training['batch_size']} is larger than the {data.count} images in --data; "
+                "lower --batch-size"
+            )
+        config["channels"] = data.channels
+        config["class_names"] = data.class_names
+        config["data"]["count"] = data.count
+
+        model = model_cls(
+            image_size=config["image_size"],
+            channels=data.channels,
+            num_classes=len(data.class_names or []),
+            seed=training["seed"],
+            **{k: settings[k] for k in model_cls.options},
+        )
+        d_lr = settings["d_lr"] or settings["lr"]
+        model.compile(
+            d_optimizer=make_optimizer(settings, d_lr, policy),
+            g_optimizer=make_optimizer(settings, settings["lr"], policy),
+            loss=loss,
+            penalties=penalties,
+            n_critic=settings["n_critic"],
+        )
+        model.build_optimizers()
+        if latest:
+            restore(model, run, latest)
+            self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
+
+        plan = self.plan(data, training, config)
+        config["training"].update(plan)
+        run.write_config(config)
+        if start_step >= plan["steps"]:
+            self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
+                      "pass a larger --steps or --epochs to train further")
+            return TrainResult(run, start_step, latest["epoch"] if latest else 0, 0.0, {})
+        return self.fit(model, data, run, plan, latest)
+
+    def plan(self, data: ImageData, training: dict[str, Any], config: dict[str, Any]) -> dict[str, int]:
+        """Steps per epoch defaults to one pass over the data; --steps may end mid-epoch."""
+        r = self.request
+        batches = max(1, data.count // training["batch_size"])
+        per_epoch = r.steps_per_epoch or training.get("steps_per_epoch") or batches
+        if r.steps is not None:
+            total = r.steps
+        elif r.epochs is not None:
+            total = r.epochs * per_epoch
+        else:
+            total = training.get("steps") or DEFAULT_EPOCHS * per_epoch
+        if r.steps is not None and r.steps_per_epoch is None and not r.resume:
+            per_epoch = min(per_epoch, total)
+        return {"steps": int(total), "steps_per_epoch": int(per_epoch)}
+
+    def fit(self, model: Any, data: ImageData, run: RunDirectory, plan: dict[str, int],
+            latest: dict[str, Any] | None) -> TrainResult:
+        import keras
+        import tensorflow as tf
+
+        from img2img.training.callbacks import NaNGuard, RunCheckpoint, StopAtStep
+
+        fixed_z, fixed_labels = fixed_inputs(run, model, seed=run.read_config()["training"]["seed"])
+        guard = NaNGuard()
+        checkpoint = RunCheckpoint(run, guard, fixed_z, fixed_labels)
+        batch_size = run.read_config()["training"]["batch_size"]
+        dataset = data.dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        initial_epoch = latest["epoch"] if latest else 0
+        epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
+        callbacks = [
+            guard,
+            StopAtStep(plan["steps"]),
+            checkpoint,
+            keras.callbacks.CSVLogger(str(run.metrics_csv), append=latest is not None),
+            keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
+        ]
+        verbose = self.request.verbose
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
+        self.echo(f"Run directory: {run.path}  (steps {model.step} -> {plan['steps']}, "
+                  f"{plan['steps_per_epoch']} per epoch)")
+        started = time.perf_counter()
+        try:
+            history = model.fit(
+                dataset, epochs=epochs, steps_per_epoch=plan["steps_per_epoch"],
+                initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
+            )
+        except KeyboardInterrupt:
+            # Between compiled steps the model is consistent: keep the partial epoch's work.
+            if guard.diverged is None and model.step > (latest or {}).get("step", 0):
+                epoch_now = (checkpoint.saved or latest or {"epoch": initial_epoch})["epoch"]
+                checkpoint.save(epoch_now)
+                self.echo(f"\nInterrupted: saved step {model.step} to {run.path}; continue with --resume")
+            raise
+        seconds = time.perf_counter() - started
+        if guard.diverged is not None:
+            step, key, value = guard.diverged
+            last = checkpoint.saved or latest
+            kept = (f"the last good checkpoint is step {last['step']} in {run.checkpoints}" if last
+                    else "no checkpoint was written")
+            raise TrainingDiverged(
+                f"training stopped at step {step}: {key} became {value}; {kept}. "
+                "Try a lower --set lr=... or another --loss"
+            )
+        if checkpoint.saved is None or checkpoint.saved["step"] != model.step:
+            checkpoint.save(initial_epoch)
+        epoch = checkpoint.saved["epoch"] if checkpoint.saved else initial_epoch
+        return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.history.items()})
+
+
+def fixed_inputs(run: RunDirectory, model: Any, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The z (and labels) every sample grid uses, stored once so grids stay comparable across resumes."""
+    path = run.samples / "z.npy"
+    if path.is_file():
+        z = np.load(path)
+    else:
+        z = np.random.default_rng(seed).standard_normal((GRID_SIZE, model.latent_dim)).astype(np.float32)
+        tmp = run.samples / ".tmp-z.npy"
+        np.save(tmp, z)
+        tmp.replace(path)
+    labels = (np.arange(len(z)) % model.num_classes).astype(np.int32) if model.num_classes else None
+    return z, labels
+
+
+def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
+    """Load networks, both optimisers' slots and step, then the latent RNG state."""
+    model.load_weights(run.checkpoints / state["weights"])
+    model.seed_generator.state.assign(np.asarray(state["rng_state"], dtype=model.seed_generator.state.dtype))
+
+
+def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
+    """Rebuild a run's model from config.json and its latest checkpoint (needs the model's plugin)."""
+    config = run.read_config()
+    name = config["model"]["name"]
+    if name not in plugins.models:
+        raise Img2ImgError(
+            f"{run.path} was trained with model {name!r} from plugin {config['model'].get('plugin')!r}, "
+            f"which is not installed; install it with 'img2img install'"
+        )
+    model_cls = plugins.models.get(name)
+    settings = config["settings"]
+    model = model_cls(
+        image_size=config["image_size"], channels=config["channels"],
+        num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
+        **{k: settings[k] for k in model_cls.options},
+    )
+    loss = plugins.losses.get(config["loss"]["name"])
+    model.compile(make_optimizer(settings, settings["lr"], "float32"),
+                  make_optimizer(settings, settings["lr"], "float32"), loss=loss)
+    model.build_optimizers()
+    state = run.latest()
+    if state is None:
+        raise Img2ImgError(f"{run.path}: has no checkpoint yet")
+    restore(model, run, state)
+    return model

@@ -1,0 +1,91 @@
+"""DCGAN per reference.md: strided convolutions, batch norm (not on G's output or D's input), ReLU in G
+with a tanh output, LeakyReLU 0.2 in D, weights drawn from N(0, 0.02), z ~ N(0, I) of 100 dimensions.
+
+Square images whose side is s0 * 2^k with s0 in 4..7 and k >= 2 (16, 20, 24, 28, 32, ..., 128): the
+generator starts from an s0 x s0 map and doubles k times. 28 px (MNIST-like) works without resizing.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from img2img.errors import Img2ImgError
+from img2img.gan import GAN
+from img2img.options import Option
+
+MIN_SIZE, MAX_SIZE = 16, 128
+
+
+def start_and_doublings(size: int) -> tuple[int, int] | None:
+    """(s0, k) with size = s0 * 2^k, s0 in 4..7, k >= 2; None when no such split exists."""
+    k = 0
+    while size % 2 == 0 and size // 2 >= 4:
+        size //= 2
+        k += 1
+    return (size, k) if 4 <= size <= 7 and k >= 2 else None
+
+
+def supported_sizes() -> list[int]:
+    return [s for s in range(MIN_SIZE, MAX_SIZE + 1) if start_and_doublings(s)]
+
+
+def _init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+class DCGAN(GAN):
+    name = "dcgan"
+    description = "DCGAN (Radford et al. 2016): unconditional images from noise, 16-128 px, 1 or 3 channels"
+    default_loss = "gan"
+    options = {
+        "latent_dim": Option(100, "size of z ~ N(0, I)"),
+        "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution"),
+    }
+
+    @classmethod
+    def check_image_size(cls, size: int) -> None:
+        if not MIN_SIZE <= size <= MAX_SIZE or start_and_doublings(size) is None:
+            raise Img2ImgError(
+                f"--image-size {size}: dcgan supports {', '.join(map(str, supported_sizes()))}"
+            )
+
+    def _plan(self) -> tuple[int, int, int]:
+        plan = start_and_doublings(self.image_size)
+        if plan is None:
+            self.check_image_size(self.image_size)
+        start, doublings = plan  # type: ignore[misc]
+        return start, doublings, int(self.settings["filters"])
+
+    def build_generator(self) -> keras.Model:
+        start, doublings, filters = self._plan()
+        z = keras.Input((self.latent_dim,), name="z")
+        width = filters * 2 ** (doublings - 1)
+        x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=_init())(z)
+        x = layers.Reshape((start, start, width))(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        for i in range(doublings - 1):
+            x = layers.Conv2DTranspose(
+                filters * 2 ** (doublings - 2 - i), 4, strides=2, padding="same", use_bias=False,
+                kernel_initializer=_init(),
+            )(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=_init())(x)
+        out = layers.Activation("tanh", dtype="float32", name="image")(x)
+        return keras.Model(z, out, name="generator")
+
+    def build_discriminator(self) -> keras.Model:
+        _, doublings, filters = self._plan()
+        image = keras.Input((self.image_size, self.image_size, self.channels), name="image")
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init())(image)
+        x = layers.LeakyReLU(0.2)(x)
+        for i in range(1, doublings):
+            x = layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=False,
+                              kernel_initializer=_init())(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.LeakyReLU(0.2)(x)
+        x = layers.Flatten()(x)
+        out = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")(x)
+        return keras.Model(image, out, name="discriminator")

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from datasets import digits_folder  # noqa: E402
+
+from img2img.plugins import get_plugins, reset_plugins  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Small, fast settings every training test shares: real digits at 16 px, a narrow DCGAN.
+FAST = ["--image-size", "16", "--set", "filters=8", "--set", "latent_dim=16", "--batch-size", "32"]
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 real handwritten digits in class sub-folders."""
+    return digits_folder(tmp_path_factory.mktemp("data") / "digits", count=300)
+
+
+@pytest.fixture
+def plugins():
+    """The process-wide plugin manager, fresh for the test and forgotten after it."""
+    reset_plugins()
+    yield get_plugins()
+    reset_plugins()
+
+
+@pytest.fixture
+def cli_run():
+    from click.testing import CliRunner
+
+    from img2img.cli import cli
+
+    def run(*args: str, expect: int | None = 0):
+        result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}"
+        return result
+
+    return run

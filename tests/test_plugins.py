@@ -1,0 +1,166 @@
+"""The plugin contract (design §3): entry points, isolation of failures, name clashes, selection."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import pytest
+from fake_dist import make_dist
+
+from img2img import hookimpl, hookspecs
+from img2img.errors import NameClashError, UnknownNameError
+from img2img.plugins import PROJECT, PluginManager
+
+BUILTINS = {"datasets", "dcgan", "fgan"}
+
+
+def test_builtins_load_through_the_img2img_entry_point_group():
+    manager = PluginManager(select="")
+    assert manager.pm.project_name == PROJECT == "img2img"
+    assert set(manager.infos) >= BUILTINS
+    for name in BUILTINS:
+        info = manager.infos[name]
+        assert info.builtin and info.distribution == "img2img" and info.error is None
+        module = manager.pm.get_plugin(name)
+        assert module.__name__ == f"img2img_plugins.{name}"
+    assert "dcgan" in manager.models.names()
+    assert "gan" in manager.losses.names()
+    assert {"folder", "tfds"} <= set(manager.datasets.names())
+
+
+def test_all_six_hooks_are_specified():
+    names = {n for n in dir(hookspecs) if n.startswith("register_")}
+    assert names == {"register_models", "register_losses", "register_penalties", "register_datasets",
+                     "register_text_encoders", "register_commands"}
+
+
+class _Loss:
+    def __init__(self, name):
+        self.name = name
+        self.description = f"loss {name}"
+
+
+def test_name_clash_is_an_error_naming_both_plugins(capsys):
+    manager = PluginManager(select="")
+
+    class A:
+        @hookimpl
+        def register_losses(self, register):
+            register(_Loss("twin"))
+            register(_Loss("only-a"))
+
+    class B:
+        @hookimpl
+        def register_losses(self, register):
+            register(_Loss("twin"))
+
+    manager.register(A(), name="plugin-a")
+    manager.register(B(), name="plugin-b")
+    with pytest.raises(NameClashError) as err:
+        manager.losses.get("twin")
+    assert "plugin-a" in str(err.value) and "plugin-b" in str(err.value)
+    assert "twin" in capsys.readouterr().err
+    # The clash does not take the other names down with it.
+    assert manager.losses.get("only-a").name == "only-a"
+    assert manager.losses.get("gan").name == "gan"
+    assert "twin" not in manager.losses.names()
+
+
+def test_unknown_name_lists_valid_names():
+    manager = PluginManager(select="")
+    with pytest.raises(UnknownNameError, match=r"unknown model 'nope'; valid models: .*dcgan"):
+        manager.models.get("nope")
+
+
+def test_a_hook_that_raises_is_reported_by_name_and_the_rest_works(capsys):
+    manager = PluginManager(select="")
+
+    class Broken:
+        @hookimpl
+        def register_models(self, register):
+            raise RuntimeError("boom in hook")
+
+    manager.register(Broken(), name="broken-hook")
+    assert "dcgan" in manager.models.names()
+    err = capsys.readouterr().err
+    assert "broken-hook" in err and "boom in hook" in err and "register_models" in err
+    assert "boom in hook" in manager.infos["broken-hook"].error
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    yield path
+    importlib.invalidate_caches()
+    for name in [m for m in sys.modules if m.startswith("fake_")]:
+        del sys.modules[name]
+
+
+def test_plugin_that_fails_to_import_is_reported_and_skipped(site, capsys):
+    make_dist(site, "fake-broken", "fake_broken", "raise ImportError('missing dependency xyz')\n")
+    make_dist(site, "fake-good", "fake_good", """
+        from img2img import hookimpl
+
+        @hookimpl
+        def register_losses(register):
+            class L:
+                name = "fake-good-loss"
+            register(L())
+    """)
+    importlib.invalidate_caches()
+    manager = PluginManager(select=None)
+    err = capsys.readouterr().err
+    assert "fake_broken" in err and "fake-broken" in err and "missing dependency xyz" in err
+    assert manager.infos["fake_broken"].error
+    assert manager.infos["fake_good"].version == "1.0"
+    assert manager.infos["fake_good"].hooks == ["register_losses"]
+    assert "fake-good-loss" in manager.losses.names()
+    assert "dcgan" in manager.models.names()
+
+
+def test_img2img_plugins_selects_third_party_distributions(site, monkeypatch):
+    source = """
+        from img2img import hookimpl
+
+        @hookimpl
+        def register_losses(register):
+            class L:
+                name = "{name}"
+            register(L())
+    """
+    make_dist(site, "fake-one", "fake_one", source.format(name="loss-one"))
+    make_dist(site, "fake-two", "fake_two", source.format(name="loss-two"))
+    importlib.invalidate_caches()
+
+    monkeypatch.delenv("IMG2IMG_PLUGINS", raising=False)
+    assert {"loss-one", "loss-two"} <= set(PluginManager().losses.names())
+
+    monkeypatch.setenv("IMG2IMG_PLUGINS", "fake_two")  # names normalise: fake_two == fake-two
+    names = set(PluginManager().losses.names())
+    assert "loss-two" in names and "loss-one" not in names and "gan" in names
+
+    monkeypatch.setenv("IMG2IMG_PLUGINS", "")
+    manager = PluginManager()
+    assert not {"fake_one", "fake_two"} & set(manager.infos)
+    assert set(manager.infos) >= BUILTINS
+
+
+def test_plugins_command_shows_name_version_and_hooks(cli_run, plugins):
+    listing = json.loads(cli_run("plugins", "--json").stdout)
+    by_name = {p["name"]: p for p in listing}
+    assert by_name["dcgan"]["hooks"] == ["register_models"]
+    assert by_name["dcgan"]["version"] and by_name["dcgan"]["builtin"] is True
+    text = cli_run("plugins").stdout
+    assert "dcgan" in text and "register_models" in text
+
+
+def test_models_command_lists_every_kind_with_descriptions(cli_run, plugins):
+    listing = json.loads(cli_run("models", "--json").stdout)
+    assert set(listing) == {"models", "losses", "penalties", "datasets", "text_encoders"}
+    dcgan = next(m for m in listing["models"] if m["name"] == "dcgan")
+    assert dcgan["plugin"] == "dcgan" and "DCGAN" in dcgan["description"]
+    assert "dcgan" in cli_run("models").stdout
