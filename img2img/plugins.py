@@ -61,8 +61,9 @@ def _describe(exc: BaseException) -> str:
 class Registry(Generic[T]):
     """Objects of one kind (models, losses, ...) by name, each remembering the plugin that gave it."""
 
-    def __init__(self, kind: str, hook_name: str, manager: PluginManager) -> None:
+    def __init__(self, kind: str, hook_name: str, manager: PluginManager, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self.hook_name = hook_name
         self._manager = manager
         self._items: dict[str, tuple[T, str]] | None = None
@@ -113,7 +114,7 @@ class Registry(Generic[T]):
             )
         if name not in items:
             valid = ", ".join(self.names()) or "(none installed)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}")
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid {self.plural}: {valid}")
         return items[name][0]
 
     def __contains__(self, name: str) -> bool:
@@ -130,8 +131,8 @@ class PluginManager:
         self._select = os.environ.get(SELECT_ENV) if select is None else select
         self._load_entry_points()
         self.models: Registry[Any] = Registry("model", "register_models", self)
-        self.losses: Registry[Any] = Registry("loss", "register_losses", self)
-        self.penalties: Registry[Any] = Registry("penalty", "register_penalties", self)
+        self.losses: Registry[Any] = Registry("loss", "register_losses", self, "losses")
+        self.penalties: Registry[Any] = Registry("penalty", "register_penalties", self, "penalties")
         self.datasets: Registry[Any] = Registry("dataset", "register_datasets", self)
         self.text_encoders: Registry[Any] = Registry("text encoder", "register_text_encoders", self)
 

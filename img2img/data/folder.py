@@ -107,6 +107,13 @@ class FolderSource(DataSource):
             ds = ds.skip(request.skip)
         ds = ds.map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         ds = ds.filter(lambda image, label, ok: ok)
-        ds = ds.map((lambda image, label, ok: (image, label)) if class_names else (lambda image, label, ok: image))
+
+        def with_label(image: tf.Tensor, label: tf.Tensor, ok: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return image, label
+
+        def image_only(image: tf.Tensor, label: tf.Tensor, ok: tf.Tensor) -> tf.Tensor:
+            return image
+
+        ds = ds.map(with_label if class_names else image_only)
         classes = f", {len(class_names)} classes" if class_names else ""
         return ImageData(ds, len(scan.files), channels, class_names, f"{scan.root} ({len(scan.files)} images{classes})")

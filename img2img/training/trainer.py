@@ -295,7 +295,9 @@ def fixed_inputs(run: RunDirectory, model: Any, seed: int) -> tuple[np.ndarray, 
         tmp = run.samples / ".tmp-z.npy"
         np.save(tmp, z)
         tmp.replace(path)
-    labels = (np.arange(len(z)) % model.num_classes).astype(np.int32) if model.num_classes else None
+    labels = None
+    if model.conditional and model.num_classes:
+        labels = (np.arange(len(z)) % model.num_classes).astype(np.int32)
     return z, labels
 
 

@@ -15,6 +15,9 @@ from img2img.gan import GAN
 from img2img.options import Option
 
 MIN_SIZE, MAX_SIZE = 16, 128
+# PyTorch's default running-average rate (0.1), as in the reference DCGAN code; Keras' 0.99 leaves the
+# inference-time statistics near their initial values for the first few hundred steps.
+BN_MOMENTUM = 0.9
 
 
 def start_and_doublings(size: int) -> tuple[int, int] | None:
@@ -63,14 +66,14 @@ class DCGAN(GAN):
         width = filters * 2 ** (doublings - 1)
         x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=_init())(z)
         x = layers.Reshape((start, start, width))(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
         for i in range(doublings - 1):
             x = layers.Conv2DTranspose(
                 filters * 2 ** (doublings - 2 - i), 4, strides=2, padding="same", use_bias=False,
                 kernel_initializer=_init(),
             )(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
         x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=_init())(x)
         out = layers.Activation("tanh", dtype="float32", name="image")(x)
@@ -84,7 +87,7 @@ class DCGAN(GAN):
         for i in range(1, doublings):
             x = layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=False,
                               kernel_initializer=_init())(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.LeakyReLU(0.2)(x)
         x = layers.Flatten()(x)
         out = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")(x)

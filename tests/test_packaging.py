@@ -1,0 +1,104 @@
+"""The wheel ships the built-ins under img2img_plugins (never a top-level `plugins`), they load through
+entry points from an installed wheel, and a real third-party plugin installs, works and uninstalls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args, **kwargs):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, timeout=600, **kwargs)
+    assert out.returncode == 0, f"{args}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, REPO])
+    (path,) = dist.glob("img2img-*.whl")
+    return path
+
+
+@pytest.fixture
+def env_dir(tmp_path) -> Path:
+    """A fresh virtual environment that sees this one's packages (TensorFlow) but installs into its own."""
+    target = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(target)
+    return target
+
+
+def _python(env_dir: Path) -> Path:
+    return env_dir / "bin" / "python"
+
+
+def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+    for plugin in ("dcgan", "fgan", "datasets"):
+        assert f"img2img_plugins/{plugin}/__init__.py" in names
+    assert "img2img_plugins/dcgan/model.py" in names
+    assert not any(n.startswith("plugins/") for n in names), "a top-level 'plugins' package would collide"
+    assert "[img2img]" in entry_points
+    assert "dcgan = img2img_plugins.dcgan" in entry_points
+    assert "[console_scripts]" in entry_points and "img2img = img2img.cli:main" in entry_points
+
+
+def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
+    _run([_python(env_dir), "-m", "pip", "install", "--no-deps", "--no-index", wheel])
+    probe = (
+        "import json, img2img_plugins.dcgan as d\n"
+        "from img2img.plugins import PluginManager\n"
+        "m = PluginManager(select='')\n"
+        "print(json.dumps({'file': d.__file__, 'plugins': {n: i.as_dict() for n, i in m.infos.items()},"
+        " 'models': m.models.names()}))\n"
+    )
+    out = json.loads(_run([_python(env_dir), "-c", probe], cwd=env_dir).stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(str(env_dir)), out["file"]  # the wheel's copy, not the source tree
+    assert out["plugins"]["dcgan"]["distribution"] == "img2img" and out["plugins"]["dcgan"]["builtin"]
+    assert "dcgan" in out["models"]
+
+
+def test_example_plugin_installs_works_and_uninstalls(env_dir, tmp_path):
+    from datasets import digits_folder
+
+    img2img = [_python(env_dir), "-m", "img2img"]
+    example = REPO / "examples" / "img2img-example"
+    _run([*img2img, "install", example])
+
+    listing = json.loads(_run([*img2img, "models", "--json"]).stdout)
+    assert "mlp-gan" in [m["name"] for m in listing["models"]]
+    assert "least-squares-example" in [m["name"] for m in listing["losses"]]
+    plugins = {p["name"]: p for p in json.loads(_run([*img2img, "plugins", "--json"]).stdout)}
+    assert plugins["example"]["distribution"] == "img2img-example"
+    assert plugins["example"]["hooks"] == ["register_commands", "register_losses", "register_models"]
+    assert "mlp-gan" in _run([*img2img, "example-info"]).stdout
+
+    data = digits_folder(tmp_path / "digits", count=64, labelled=False)
+    run = tmp_path / "run"
+    out = _run([*img2img, "train", "mlp-gan", "--loss", "least-squares-example", "--data", data,
+                "--image-size", "8", "--steps", "3", "--batch-size", "16", "--out", run])
+    assert "Trained to step 3" in out.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["plugin"] == "example" and config["loss"]["plugin"] == "example"
+    # A plugin loss also composes with a built-in model.
+    _run([*img2img, "train", "dcgan", "--loss", "least-squares-example", "--data", data, "--image-size", "16",
+          "--set", "filters=4", "--steps", "1", "--batch-size", "16", "--out", tmp_path / "run2"])
+
+    _run([*img2img, "uninstall", "-y", "img2img-example"])
+    listing = json.loads(_run([*img2img, "models", "--json"]).stdout)
+    assert "mlp-gan" not in [m["name"] for m in listing["models"]]

@@ -1,0 +1,232 @@
+"""Training runs on real digits: finite losses, run-directory contents, reload, resume, seeds, NaN."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import FAST
+from PIL import Image
+
+from img2img import hookimpl
+from img2img.training.run_dir import RunDirectory
+
+
+def _metrics(run):
+    with (run / "metrics.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _train(cli_run, digits, out, *extra):
+    return cli_run("train", "dcgan", "--data", digits, *FAST, "--out", out, *extra)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, digits):
+    """One 20-step run shared by the read-only checks below."""
+    from click.testing import CliRunner
+
+    from img2img.cli import cli
+    from img2img.plugins import reset_plugins
+
+    reset_plugins()
+    out = tmp_path_factory.mktemp("runs") / "dcgan"
+    result = CliRunner().invoke(cli, ["train", "dcgan", "--data", str(digits), *FAST, "--steps", "20",
+                                      "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_run_directory_holds_everything(trained):
+    out, result = trained
+    assert "Training on CPU" in result.output or "Training on GPU" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == {"name": "dcgan", "plugin": "dcgan"}
+    assert config["loss"]["name"] == "gan"
+    assert config["settings"]["filters"] == 8 and config["settings"]["latent_dim"] == 16
+    assert config["image_size"] == 16 and config["channels"] == 1
+    assert len(config["class_names"]) == 10
+    assert config["training"]["steps"] == 20 and config["training"]["seed"] == 0
+
+    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 20
+    assert (out / "checkpoints" / latest["weights"]).is_file()
+    grids = sorted((out / "samples").glob("epoch-*.png"))
+    assert len(grids) == 3  # 9 steps per epoch: 9, 18, then 2 more
+    with Image.open(grids[-1]) as grid:
+        assert grid.size == (8 * 17 - 1, 8 * 17 - 1)  # 64 samples of 16 px with 1 px gaps
+    assert (out / "generator.keras").is_file()
+    assert any((out / "logs").rglob("events.out.tfevents.*"))
+    rows = _metrics(out)
+    assert len(rows) == 3
+    for row in rows:
+        for key in ("d_loss", "g_loss"):
+            assert math.isfinite(float(row[key])), row
+
+
+def test_reloaded_generator_gives_identical_outputs(trained, plugins):
+    import keras
+
+    from img2img.training.trainer import load_run_model
+
+    out, _ = trained
+    run = RunDirectory.open(out)
+    model = load_run_model(run, plugins)
+    assert model.step == 20
+    exported = keras.saving.load_model(out / "generator.keras", safe_mode=True)
+    z = np.random.default_rng(1).standard_normal((8, 16)).astype(np.float32)
+    a = np.asarray(model.generator(z, training=False))
+    b = np.asarray(exported(z, training=False))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (8, 16, 16, 1) and np.abs(a).max() <= 1.0
+
+
+def test_generate_writes_pngs_and_never_overwrites(trained, cli_run, plugins, tmp_path):
+    out, _ = trained
+    target = tmp_path / "gen"
+    cli_run("generate", "--model", out, "--count", "5", "--out", target)
+    files = sorted(target.glob("*.png"))
+    assert [f.name for f in files] == [f"{i:04d}.png" for i in range(5)]
+    with Image.open(files[0]) as image:
+        assert image.size == (16, 16) and image.mode == "L"
+    before = files[0].read_bytes()
+    result = cli_run("generate", "--model", out, "--count", "5", "--out", target, "--seed", "9", expect=1)
+    assert "--overwrite" in result.output and files[0].read_bytes() == before
+    cli_run("generate", "--model", out, "--count", "5", "--out", target, "--seed", "9", "--overwrite")
+    assert files[0].read_bytes() != before
+    result = cli_run("generate", "--model", out, "--label", "seven", "--out", tmp_path / "x", expect=1)
+    assert "unconditional" in result.output
+
+
+def test_resume_continues_step_count_and_matches_an_unbroken_run(cli_run, plugins, digits, tmp_path):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    _train(cli_run, digits, straight, "--steps", "12", "--steps-per-epoch", "4")
+    _train(cli_run, digits, broken, "--steps", "8", "--steps-per-epoch", "4")
+    assert json.loads((broken / "checkpoints" / "latest.json").read_text())["step"] == 8
+    result = cli_run("train", "dcgan", "--out", broken, "--resume", "--steps", "12")
+    assert "Resuming" in result.output and "at step 8" in result.output
+    latest = json.loads((broken / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 12 and latest["epoch"] == 3
+    assert len(_metrics(broken)) == 3  # appended, not restarted
+
+    from img2img.training.trainer import load_run_model
+
+    a = load_run_model(RunDirectory.open(straight), plugins)
+    b = load_run_model(RunDirectory.open(broken), plugins)
+    assert int(b.d_optimizer.iterations.numpy()) == 12  # optimiser state came back with the weights
+    for va, vb in zip(a.variables, b.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
+    for va, vb in zip(a.g_optimizer.variables, b.g_optimizer.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
+
+
+def test_resume_refuses_to_change_the_configuration(cli_run, plugins, digits, tmp_path):
+    out = tmp_path / "run"
+    _train(cli_run, digits, out, "--steps", "2")
+    result = cli_run("train", "dcgan", "--out", out, "--resume", "--set", "filters=4", expect=1)
+    assert "cannot change it" in result.output
+    result = cli_run("train", "dcgan", "--out", out, "--resume", "--steps", "2")
+    assert "already at step 2" in result.output
+
+
+def test_same_seed_same_first_step_losses(cli_run, plugins, digits, tmp_path):
+    rows = []
+    for name, seed in [("a", "5"), ("b", "5"), ("c", "6")]:
+        _train(cli_run, digits, tmp_path / name, "--steps", "1", "--seed", seed)
+        rows.append(_metrics(tmp_path / name)[0])
+    assert rows[0]["d_loss"] == rows[1]["d_loss"] and rows[0]["g_loss"] == rows[1]["g_loss"]
+    assert rows[0]["d_loss"] != rows[2]["d_loss"]
+
+
+class _NaNAfterStep:
+    """A GAN loss that turns NaN at the given critic step: training must stop and keep a good checkpoint."""
+
+    name = "nan-after"
+    description = "test loss"
+    optimizer_defaults: dict = {}
+
+    def __init__(self, step):
+        import keras
+
+        self.step = step
+        self.counter = keras.Variable(0, dtype="int32", trainable=False)
+
+    def discriminator_loss(self, real, fake):
+        from keras import ops
+
+        self.counter.assign_add(1)
+        bad = ops.where(self.counter > self.step, float("nan"), 0.0)
+        return ops.mean(ops.softplus(-real)) + ops.mean(ops.softplus(fake)) + bad
+
+    def generator_loss(self, fake):
+        from keras import ops
+
+        return ops.mean(ops.softplus(-fake))
+
+    def estimate(self, real, fake):
+        return None
+
+    def after_discriminator_step(self, discriminator):
+        pass
+
+    def describe(self):
+        return {"name": self.name}
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(cli_run, plugins, digits, tmp_path):
+    class P:
+        @hookimpl
+        def register_losses(self, register):
+            register(_NaNAfterStep(6))
+
+    plugins.register(P(), name="nan-plugin")
+    out = tmp_path / "run"
+    result = _train(cli_run, digits, out, "--loss", "nan-after", "--steps", "20", "--steps-per-epoch", "4",
+                    expect=None) if False else cli_run(
+        "train", "dcgan", "--data", digits, *FAST, "--out", out, "--loss", "nan-after", "--steps", "20",
+        "--steps-per-epoch", "4", expect=1)
+    assert "became nan" in result.output and "last good checkpoint is step 4" in result.output
+    assert "Traceback" not in result.output
+    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 4 and all(math.isfinite(v) for v in latest["metrics"].values())
+
+
+def test_penalty_plugin_composes_and_is_logged(cli_run, plugins, digits, tmp_path):
+    from img2img.losses import Penalty
+
+    class OutputDecay(Penalty):
+        name = "output-decay"
+        default_weight = 0.5
+
+        def __call__(self, critic, real, fake):
+            from keras import ops
+
+            return ops.mean(ops.square(critic(real)))
+
+    class P:
+        @hookimpl
+        def register_penalties(self, register):
+            register(OutputDecay())
+
+    plugins.register(P(), name="penalty-plugin")
+    out = tmp_path / "run"
+    _train(cli_run, digits, out, "--steps", "3", "--penalty", "output-decay:2")
+    row = _metrics(out)[0]
+    assert float(row["penalty_output-decay"]) > 0
+    assert json.loads((out / "config.json").read_text())["penalties"] == [{"name": "output-decay", "weight": 2.0}]
+
+
+def test_mixed_precision_trains_with_finite_losses(cli_run, plugins, digits, tmp_path):
+    import keras
+
+    out = tmp_path / "run"
+    try:
+        result = _train(cli_run, digits, out, "--steps", "2", "--precision", "mixed")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "precision mixed_" in result.output
+    row = _metrics(out)[0]
+    assert math.isfinite(float(row["d_loss"])) and math.isfinite(float(row["g_loss"]))
