@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from datasets import digits_folder  # noqa: E402
+from real_data import digits_folder  # noqa: E402
 
 from img2img.plugins import get_plugins, reset_plugins  # noqa: E402
 

@@ -133,7 +133,7 @@ def test_tfds_source_reads_mock_data(plugins):
         items = _take(data, 12)
     assert data.count == 12 and data.channels == 1 and len(data.class_names) == 10
     image, label = items[0]
-    assert image.shape == (16, 16, 1) and -1.0 <= image.min() and image.max() <= 1.0
+    assert image.shape == (16, 16, 1) and image.min() >= -1.0 and image.max() <= 1.0
     assert 0 <= int(label) < 10
 
 

@@ -74,7 +74,7 @@ def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
 
 
 def test_example_plugin_installs_works_and_uninstalls(env_dir, tmp_path):
-    from datasets import digits_folder
+    from real_data import digits_folder
 
     img2img = [_python(env_dir), "-m", "img2img"]
     example = REPO / "examples" / "img2img-example"

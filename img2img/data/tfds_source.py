@@ -58,7 +58,10 @@ class TfdsSource(DataSource):
 
         name, split = parse_tfds_spec(spec)
         try:
-            ds, info = tfds.load(name, split=split, with_info=True, shuffle_files=request.shuffle)
+            ds, info = tfds.load(
+                name, split=split, with_info=True, shuffle_files=request.shuffle,
+                read_config=tfds.ReadConfig(shuffle_seed=request.seed),  # same seed, same file order
+            )
         except tfds.core.registered.DatasetNotFoundError as exc:
             raise Img2ImgError(f"--data tfds:{spec}: {str(exc).splitlines()[0]}") from None
         except Exception as exc:  # download or preparation failed: say so in one line
