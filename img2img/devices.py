@@ -21,16 +21,19 @@ def describe_devices() -> str:
     return ", ".join(names)
 
 
-def set_precision(precision: str) -> str:
+def choose_policy(precision: str) -> str:
     """'mixed' means float16 compute on a GPU, bfloat16 on a CPU; variables stay float32 either way."""
-    import keras
     import tensorflow as tf
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
     if precision == "float32":
-        policy = "float32"
-    else:
-        policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+        return "float32"
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+def set_policy(policy: str) -> str:
+    import keras
+
     keras.mixed_precision.set_global_policy(policy)
     return policy

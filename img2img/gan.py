@@ -172,8 +172,9 @@ class GAN(keras.Model):
                 d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_out)
                 penalty_values = [weight * penalty(critic, real, fake) for penalty, weight in self.penalties]
                 total = d_loss + sum(penalty_values) if penalty_values else d_loss
+                scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
             variables = self.discriminator.trainable_variables
-            grads = tape.gradient(self.d_optimizer.scale_loss(total), variables)
+            grads = tape.gradient(scaled, variables)
             self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
             self.adversarial_loss.after_discriminator_step(self.discriminator)
             estimate = self.adversarial_loss.estimate(real_out, fake_out)
@@ -183,8 +184,9 @@ class GAN(keras.Model):
             fake = self.generator(self.generator_inputs(z, labels), training=True)
             fake_out = critic(ops.cast(fake, real.dtype))
             g_loss = self.adversarial_loss.generator_loss(fake_out)
+            scaled = self.g_optimizer.scale_loss(g_loss)
         variables = self.generator.trainable_variables
-        grads = tape.gradient(self.g_optimizer.scale_loss(g_loss), variables)
+        grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
 
         self.d_loss_tracker.update_state(d_loss)

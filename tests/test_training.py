@@ -249,3 +249,26 @@ def test_interrupt_keeps_the_partial_epoch_and_resume_continues(cli_run, plugins
     monkeypatch.setattr(callbacks.StopAtStep, "on_train_batch_end", original)
     cli_run("train", "dcgan", "--out", out, "--resume")
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 12
+
+
+def test_float16_loss_scaling_trains_resumes_and_reloads(cli_run, plugins, digits, tmp_path, monkeypatch):
+    """The GPU mixed-precision path (float16 + loss scaling), forced on the CPU: its checkpoints carry the
+    loss-scale state, and resume and reload rebuild the same optimiser structure."""
+    import keras
+
+    import img2img.devices
+    from img2img.training.trainer import load_run_model
+
+    monkeypatch.setattr(img2img.devices, "choose_policy", lambda precision: "mixed_float16")
+    out = tmp_path / "run"
+    try:
+        _train(cli_run, digits, out, "--steps", "2", "--precision", "mixed")
+        assert json.loads((out / "config.json").read_text())["training"]["policy"] == "mixed_float16"
+        cli_run("train", "dcgan", "--out", out, "--resume", "--steps", "3")
+        model = load_run_model(RunDirectory.open(out), plugins)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.step == 3
+    rows = _metrics(out)
+    assert all(math.isfinite(float(r["d_loss"])) and math.isfinite(float(r["g_loss"])) for r in rows)

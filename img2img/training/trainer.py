@@ -142,7 +142,7 @@ class Trainer:
     def run(self) -> TrainResult:
         import keras
 
-        from img2img.devices import describe_devices, set_precision
+        from img2img.devices import choose_policy, describe_devices, set_policy
 
         r = self.request
         if r.resume:
@@ -160,7 +160,9 @@ class Trainer:
         settings = config["settings"]
 
         keras.utils.set_random_seed(training["seed"])
-        policy = set_precision(training["precision"])
+        # A resumed run keeps its policy: float16 runs hold loss-scale state in their checkpoints.
+        policy = set_policy(training.get("policy") or choose_policy(training["precision"]))
+        training["policy"] = policy
         self.echo(f"Training on {describe_devices()}; precision {policy}")
 
         latest = run.latest() if r.resume else None
@@ -324,8 +326,9 @@ def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
         **{k: settings[k] for k in model_cls.options},
     )
     loss = plugins.losses.get(config["loss"]["name"])
-    model.compile(make_optimizer(settings, settings["lr"], "float32"),
-                  make_optimizer(settings, settings["lr"], "float32"), loss=loss)
+    policy = config["training"].get("policy", "float32")  # the optimiser structure the checkpoint holds
+    model.compile(make_optimizer(settings, settings["lr"], policy),
+                  make_optimizer(settings, settings["lr"], policy), loss=loss)
     model.build_optimizers()
     state = run.latest()
     if state is None:
