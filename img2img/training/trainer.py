@@ -208,16 +208,16 @@ class Trainer:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
 
-        plan = self.plan(data, training, config)
+        plan = self.plan(data, training)
         config["training"].update(plan)
         run.write_config(config)
         if start_step >= plan["steps"]:
             self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
                       "pass a larger --steps or --epochs to train further")
             return TrainResult(run, start_step, latest["epoch"] if latest else 0, 0.0, {})
-        return self.fit(model, data, run, plan, latest)
+        return self.fit(model, data, run, training, latest)
 
-    def plan(self, data: ImageData, training: dict[str, Any], config: dict[str, Any]) -> dict[str, int]:
+    def plan(self, data: ImageData, training: dict[str, Any]) -> dict[str, int]:
         """Steps per epoch defaults to one pass over the data; --steps may end mid-epoch."""
         r = self.request
         batches = max(1, data.count // training["batch_size"])
@@ -232,18 +232,18 @@ class Trainer:
             per_epoch = min(per_epoch, total)
         return {"steps": int(total), "steps_per_epoch": int(per_epoch)}
 
-    def fit(self, model: Any, data: ImageData, run: RunDirectory, plan: dict[str, int],
+    def fit(self, model: Any, data: ImageData, run: RunDirectory, plan: dict[str, Any],
             latest: dict[str, Any] | None) -> TrainResult:
+        """``plan`` is the config's training section: seed, batch_size, steps and steps_per_epoch."""
         import keras
         import tensorflow as tf
 
         from img2img.training.callbacks import NaNGuard, RunCheckpoint, StopAtStep
 
-        fixed_z, fixed_labels = fixed_inputs(run, model, seed=run.read_config()["training"]["seed"])
+        fixed_z, fixed_labels = fixed_inputs(run, model, seed=plan["seed"])
         guard = NaNGuard()
         checkpoint = RunCheckpoint(run, guard, fixed_z, fixed_labels)
-        batch_size = run.read_config()["training"]["batch_size"]
-        dataset = data.dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
         callbacks = [
