@@ -130,7 +130,12 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.estimate_tracker = keras.metrics.Mean(name="bound")
+        # Critic penalties first, then joint ones: the order _joint_step returns their values in.
+        self.penalties = sorted(self.penalties, key=lambda pair: pair[0].joint)
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
+        if any(p.joint for p, _ in self.penalties) and isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
+            raise Img2ImgError("joint-gradient penalties (consensus) do not support float16 loss scaling; "
+                               "use --precision float32")
         self._logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
 
     def build_optimizers(self) -> None:
@@ -157,37 +162,75 @@ class GAN(keras.Model):
 
         return critic
 
-    def train_step(self, data: Any) -> dict[str, Any]:
-        real, labels = (data[0], data[1]) if isinstance(data, tuple | list) else (data, None)
-        batch_size = ops.shape(real)[0]
-        critic = self._critic(labels)
-        estimate = None
-        for _ in range(self.n_critic):
-            z = self.sample_latent(batch_size)
-            fake = self.generator(self.generator_inputs(z, labels), training=True)
-            fake = ops.cast(fake, real.dtype)
-            with tf.GradientTape() as tape:
-                real_out = critic(real)
-                fake_out = critic(fake)
-                d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_out)
-                penalty_values = [weight * penalty(critic, real, fake) for penalty, weight in self.penalties]
-                total = d_loss + sum(penalty_values) if penalty_values else d_loss
-                scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
-            variables = self.discriminator.trainable_variables
-            grads = tape.gradient(scaled, variables)
-            self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
-            self.adversarial_loss.after_discriminator_step(self.discriminator)
-            estimate = self.adversarial_loss.estimate(real_out, fake_out)
+    def _critic_losses(self, critic: Any, real: Any, fake: Any) -> tuple[Any, Any, list[Any], Any, Any]:
+        """Critic loss plus weighted critic penalties; call inside the tape that differentiates them."""
+        real_out = critic(real)
+        fake_out = critic(fake)
+        d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_out)
+        values = [weight * penalty(critic, real, fake, self.seed_generator)
+                  for penalty, weight in self.penalties if not penalty.joint]
+        total = d_loss + sum(values) if values else d_loss
+        return total, d_loss, values, real_out, fake_out
 
+    def _fake(self, batch_size: Any, labels: Any, dtype: Any) -> Any:
         z = self.sample_latent(batch_size)
+        return ops.cast(self.generator(self.generator_inputs(z, labels), training=True), dtype)
+
+    def _critic_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:
+        fake = self._fake(ops.shape(real)[0], labels, real.dtype)
         with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_inputs(z, labels), training=True)
-            fake_out = critic(ops.cast(fake, real.dtype))
+            total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake)
+            scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+        self.adversarial_loss.after_discriminator_step(self.discriminator)
+        return d_loss, values, self.adversarial_loss.estimate(real_out, fake_out)
+
+    def _generator_step(self, critic: Any, real: Any, labels: Any) -> Any:
+        with tf.GradientTape() as tape:
+            fake_out = critic(self._fake(ops.shape(real)[0], labels, real.dtype))
             g_loss = self.adversarial_loss.generator_loss(fake_out)
             scaled = self.g_optimizer.scale_loss(g_loss)
         variables = self.generator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+        return g_loss
+
+    def _joint_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:
+        """Simultaneous update of both players, for penalties on the joint gradient field (consensus
+        optimisation, Mescheder et al. 2017): each player steps along its own gradient plus the gradient
+        of ``weight * joint_term`` with respect to its variables."""
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape(persistent=True) as outer:
+            with tf.GradientTape(persistent=True) as inner:
+                fake = self._fake(ops.shape(real)[0], labels, real.dtype)
+                total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake)
+                g_loss = self.adversarial_loss.generator_loss(fake_out)
+            d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
+            g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
+            joint_values = [weight * penalty.joint_term(d_grads, g_grads)
+                            for penalty, weight in self.penalties if penalty.joint]
+            regulariser = sum(joint_values)
+        d_extra = _zeros_for_none(outer.gradient(regulariser, d_vars), d_vars)
+        g_extra = _zeros_for_none(outer.gradient(regulariser, g_vars), g_vars)
+        del inner, outer
+        self.d_optimizer.apply_gradients(zip([a + b for a, b in zip(d_grads, d_extra, strict=True)], d_vars,
+                                             strict=True))
+        self.g_optimizer.apply_gradients(zip([a + b for a, b in zip(g_grads, g_extra, strict=True)], g_vars,
+                                             strict=True))
+        self.adversarial_loss.after_discriminator_step(self.discriminator)
+        return d_loss, values + joint_values, self.adversarial_loss.estimate(real_out, fake_out), g_loss
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        real, labels = (data[0], data[1]) if isinstance(data, tuple | list) else (data, None)
+        critic = self._critic(labels)
+        joint = any(penalty.joint for penalty, _ in self.penalties)
+        for _ in range(self.n_critic - 1 if joint else self.n_critic):
+            d_loss, penalty_values, estimate = self._critic_step(critic, real, labels)
+        if joint:
+            d_loss, penalty_values, estimate, g_loss = self._joint_step(critic, real, labels)
+        else:
+            g_loss = self._generator_step(critic, real, labels)
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -204,3 +247,8 @@ class GAN(keras.Model):
         """Images in [-1, 1] from fresh latent samples (uses and advances this model's seed)."""
         z = self.sample_latent(count)
         return self.generator(self.generator_inputs(z, labels), training=False)
+
+
+def _zeros_for_none(grads: list[Any], variables: list[Any]) -> list[Any]:
+    """A variable the loss does not reach gets a zero gradient, not None."""
+    return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]

@@ -12,6 +12,7 @@ from conftest import FAST
 from PIL import Image
 
 from img2img import hookimpl
+from img2img.losses import AdversarialLoss
 from img2img.training.run_dir import RunDirectory
 
 
@@ -141,12 +142,11 @@ def test_same_seed_same_first_step_losses(cli_run, plugins, digits, tmp_path):
     assert rows[0]["d_loss"] != rows[2]["d_loss"]
 
 
-class _NaNAfterStep:
+class _NaNAfterStep(AdversarialLoss):
     """A GAN loss that turns NaN at the given critic step: training must stop and keep a good checkpoint."""
 
     name = "nan-after"
     description = "test loss"
-    optimizer_defaults: dict = {}
 
     def __init__(self, step):
         import keras
@@ -165,15 +165,6 @@ class _NaNAfterStep:
         from keras import ops
 
         return ops.mean(ops.softplus(-fake))
-
-    def estimate(self, real, fake):
-        return None
-
-    def after_discriminator_step(self, discriminator):
-        pass
-
-    def describe(self):
-        return {"name": self.name}
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(cli_run, plugins, digits, tmp_path):
@@ -199,7 +190,7 @@ def test_penalty_plugin_composes_and_is_logged(cli_run, plugins, digits, tmp_pat
         name = "output-decay"
         default_weight = 0.5
 
-        def __call__(self, critic, real, fake):
+        def __call__(self, critic, real, fake, seed=None):
             from keras import ops
 
             return ops.mean(ops.square(critic(real)))

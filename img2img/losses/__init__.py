@@ -7,8 +7,12 @@ so a plugin can import it at top level and keep ``img2img --help`` fast.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+from img2img.errors import Img2ImgError
+from img2img.options import Option
 
 Tensor = Any
 ArrayFn = Callable[[Tensor], Tensor]
@@ -25,6 +29,21 @@ class AdversarialLoss:
     name: str = ""
     description: str = ""
     optimizer_defaults: ClassVar[dict[str, Any]] = {}
+    # Penalties this loss implies unless the user names them (WGAN-GP = WGAN + gp): (name, weight).
+    default_penalties: ClassVar[tuple[tuple[str, float], ...]] = ()
+    # Options after the name: --loss NAME:VALUE (the first parameter) or NAME:key=value,key=value.
+    parameters: ClassVar[dict[str, Option]] = {}
+    values: dict[str, Any]
+
+    def configure(self, **values: Any) -> AdversarialLoss:
+        """A copy with these parameter values; subclasses whose functions depend on them override."""
+        configured = copy.copy(self)
+        configured.values = {**self.current_values(), **values}
+        return configured
+
+    def current_values(self) -> dict[str, Any]:
+        defaults = {k: o.default for k, o in self.parameters.items()}
+        return {**defaults, **getattr(self, "values", {})}
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
@@ -41,7 +60,27 @@ class AdversarialLoss:
 
     def describe(self) -> dict[str, Any]:
         """What config.json records so that a run can be rebuilt with the same loss."""
-        return {"name": self.name}
+        return {"name": self.name, "params": self.current_values()}
+
+
+def parse_loss_spec(text: str, registry: Any) -> AdversarialLoss:
+    """'alpha:0.5', 'wgan:clip=0.05', 'kl:objective=saddle' -> a configured loss from the registry."""
+    name, _, rest = text.partition(":")
+    loss = registry.get(name)
+    if not rest:
+        return loss
+    if not loss.parameters:
+        raise Img2ImgError(f"--loss {text}: loss {name!r} takes no parameters")
+    values: dict[str, Any] = {}
+    first = next(iter(loss.parameters))
+    for item in rest.split(","):
+        key, sep, value = item.partition("=")
+        key, value = (key.strip(), value) if sep else (first, key)
+        if key not in loss.parameters:
+            valid = ", ".join(f"{k} (default {o.default!r})" for k, o in loss.parameters.items())
+            raise Img2ImgError(f"--loss {text}: {name!r} has no parameter {key!r}; its parameters: {valid}")
+        values[key] = loss.parameters[key].parse(key, value.strip())
+    return loss.configure(**values)
 
 
 class FDivergence(AdversarialLoss):
@@ -49,9 +88,14 @@ class FDivergence(AdversarialLoss):
 
     The critic maximises ``E_P[g_f(V)] - E_Q[f*(g_f(V))]``, the variational lower bound on D_f(P||Q),
     which ``estimate`` returns for logging. The generator's default objective is the paper's practical
-    one, maximise ``E_Q[g_f(V)]``; ``generator_objective="saddle"`` minimises the bound itself instead.
-    ``conjugate_of_activation`` may give f*(g_f(v)) in a numerically stable fused form.
+    one, maximise ``E_Q[g_f(V)]``; ``objective=saddle`` (``--loss kl:objective=saddle``) makes it minimise
+    the bound itself instead. ``conjugate_of_activation`` gives f*(g_f(v)) in a numerically stable fused
+    form where the composition would overflow or lose precision.
     """
+
+    parameters: ClassVar[dict[str, Option]] = {
+        "objective": Option("practical", "generator objective", ("practical", "saddle")),
+    }
 
     def __init__(
         self,
@@ -72,7 +116,11 @@ class FDivergence(AdversarialLoss):
         self.activation = activation
         self.conjugate_of_activation = conjugate_of_activation or (lambda v: conjugate(activation(v)))
         self.description = description or f"f-GAN divergence {name}"
-        self.generator_objective = generator_objective
+        self.values = {"objective": generator_objective}
+
+    @property
+    def generator_objective(self) -> str:
+        return self.current_values()["objective"]
 
     def bound(self, real: Tensor, fake: Tensor) -> Tensor:
         from keras import ops
@@ -92,23 +140,29 @@ class FDivergence(AdversarialLoss):
     def estimate(self, real: Tensor, fake: Tensor) -> Tensor:
         return self.bound(real, fake)
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "generator_objective": self.generator_objective}
-
 
 class Penalty:
     """A term added to the critic's loss, scaled by a weight (``--penalty NAME[:weight]``).
 
-    ``critic`` maps a batch of inputs to raw critic outputs; ``real`` and ``fake`` are the batches the
-    critic saw in this step.
+    ``critic`` maps a batch of inputs to raw float32 critic outputs; ``real`` and ``fake`` are the batches
+    the critic saw in this step; ``seed`` is the model's ``keras.random.SeedGenerator`` (saved with
+    checkpoints), for penalties that draw random numbers.
+
+    A penalty that needs both players' gradients (consensus optimisation) sets ``joint = True`` and
+    implements ``joint_term(d_grads, g_grads)`` instead: the trainer then updates both players
+    simultaneously, each along its own gradient plus ``weight`` times the gradient of that term.
     """
 
     name: str = ""
     description: str = ""
     default_weight: float = 1.0
+    joint: bool = False
 
-    def __call__(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    def __call__(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, seed: Any = None) -> Tensor:
+        raise NotImplementedError
+
+    def joint_term(self, d_grads: list[Tensor], g_grads: list[Tensor]) -> Tensor:
         raise NotImplementedError
 
 
-__all__ = ["AdversarialLoss", "FDivergence", "Penalty"]
+__all__ = ["AdversarialLoss", "FDivergence", "Penalty", "parse_loss_spec"]

@@ -19,6 +19,7 @@ import numpy as np
 from img2img import __version__
 from img2img.data import DataRequest, ImageData, load_source
 from img2img.errors import Img2ImgError, TrainingDiverged
+from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
 from img2img.training.run_dir import RunDirectory
@@ -67,6 +68,12 @@ def parse_penalty(text: str, plugins: PluginManager) -> tuple[Any, float]:
         raise Img2ImgError(f"--penalty {text}: the weight after ':' must be a number") from None
 
 
+def configured_loss(config: dict[str, Any], plugins: PluginManager) -> Any:
+    """The run's loss with the parameters it was configured with."""
+    entry = config["loss"]
+    return plugins.losses.get(entry["name"]).configure(**entry.get("params", {}))
+
+
 def default_run_dir(model: str) -> Path:
     return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -95,9 +102,11 @@ class Trainer:
     def new_config(self) -> dict[str, Any]:
         r = self.request
         model_cls = self.plugins.models.get(r.model)
-        loss_name = r.loss or model_cls.default_loss
-        loss = self.plugins.losses.get(loss_name)
+        loss = parse_loss_spec(r.loss or model_cls.default_loss, self.plugins.losses)
         penalties = [parse_penalty(p, self.plugins) for p in r.penalties]
+        named = {p.name for p, _ in penalties}
+        penalties += [(self.plugins.penalties.get(name), weight)
+                      for name, weight in loss.default_penalties if name not in named]
         user = parse_settings(r.settings, model_cls.all_options(), f"model {r.model!r} (or the trainer)")
         settings = {k: o.default for k, o in model_cls.all_options().items()}
         settings.update({k: v for k, v in loss.optimizer_defaults.items() if k in settings})
@@ -113,7 +122,7 @@ class Trainer:
             "model": {"name": r.model, "plugin": self.plugins.models.plugin_of(r.model)},
             "settings": settings,
             "image_size": image_size,
-            "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss_name)},
+            "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss.name)},
             "penalties": [{"name": p.name, "weight": w} for p, w in penalties],
             "data": {"source": r.data, "source_b": r.data_b},
             "training": {"batch_size": r.batch_size, "seed": r.seed, "precision": r.precision},
@@ -127,7 +136,7 @@ class Trainer:
             raise Img2ImgError(
                 f"--resume: {run.path} was trained with model {config['model']['name']!r}, not {r.model!r}"
             )
-        if r.loss and r.loss != config["loss"]["name"]:
+        if r.loss and r.loss.partition(":")[0] != config["loss"]["name"]:
             raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
         if r.settings or r.penalties or r.image_size or r.data_b:
             raise Img2ImgError(
@@ -155,7 +164,7 @@ class Trainer:
             run = RunDirectory.create(r.out or default_run_dir(r.model))
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
-        loss = self.plugins.losses.get(config["loss"]["name"])
+        loss = configured_loss(config, self.plugins)
         penalties = [(self.plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]]
         settings = config["settings"]
 
@@ -325,7 +334,7 @@ def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
         num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
         **{k: settings[k] for k in model_cls.options},
     )
-    loss = plugins.losses.get(config["loss"]["name"])
+    loss = configured_loss(config, plugins)
     policy = config["training"].get("policy", "float32")  # the optimiser structure the checkpoint holds
     model.compile(make_optimizer(settings, settings["lr"], policy),
                   make_optimizer(settings, settings["lr"], policy), loss=loss)
