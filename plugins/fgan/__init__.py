@@ -1,28 +1,17 @@
-"""Built-in f-GAN losses (Nowozin et al. 2016), each declared by f, f* and g_f as in reference.md."""
+"""Built-in f-GAN losses (Nowozin, Cseke, Tomioka 2016): every row of the table in reference.md.
+
+Each divergence is declared only by f, its conjugate f* and the output activation g_f; the core derives
+both players' losses and the variational bound from them. Where f*(g_f(v)) composes badly in floating
+point, a fused form that stays finite for critic outputs in [-50, 50] (and far beyond) is given too.
+Keras is imported inside the hook, keeping ``img2img --help`` free of it.
+"""
 
 from img2img import hookimpl
 
 
-def gan_divergence():
-    """The 'GAN' row: f(u) = u log u - (u+1) log(u+1), g_f(v) = -log(1 + e^-v), f*(t) = -log(1 - e^t).
-
-    Its critic loss is binary cross-entropy on logits and its practical generator loss is the
-    non-saturating softplus(-V). f*(g_f(v)) simplifies to softplus(v), which stays finite for any v.
-    """
-    from keras import ops
-
-    from img2img.losses import FDivergence
-
-    return FDivergence(
-        name="gan",
-        f=lambda u: u * ops.log(u) - (u + 1.0) * ops.log(u + 1.0),
-        conjugate=lambda t: -ops.log(1.0 - ops.exp(t)),
-        activation=lambda v: -ops.softplus(-v),
-        conjugate_of_activation=lambda v: ops.softplus(v),
-        description="original GAN (Goodfellow 2014) with the non-saturating generator loss",
-    )
-
-
 @hookimpl
 def register_losses(register):
-    register(gan_divergence())
+    from img2img_plugins.fgan.divergences import all_divergences
+
+    for divergence in all_divergences():
+        register(divergence)
