@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
@@ -133,6 +134,12 @@ class GAN(keras.Model):
         # Critic penalties first, then joint ones: the order _joint_step returns their values in.
         self.penalties = sorted(self.penalties, key=lambda pair: pair[0].joint)
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
+        per_sample = [p.name for p, _ in self.penalties if p.per_sample]
+        if per_sample and any(isinstance(layer, keras.layers.BatchNormalization)
+                              for layer in self.discriminator._flatten_layers()):
+            warn(f"penalty {', '.join(per_sample)} with batch normalisation in the critic: batch norm mixes the "
+                 "samples whose gradients the penalty measures (WGAN-GP paper); pick a critic option without it "
+                 "(see the model's --set keys in 'img2img models')")
         if any(p.joint for p, _ in self.penalties) and isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
             raise Img2ImgError("joint-gradient penalties (consensus) do not support float16 loss scaling; "
                                "use --precision float32")

@@ -157,6 +157,8 @@ class Penalty:
     description: str = ""
     default_weight: float = 1.0
     joint: bool = False
+    # True for penalties on per-sample input gradients (gp, r1): batch norm in the critic mixes samples.
+    per_sample: bool = False
 
     def __call__(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, seed: Any = None) -> Tensor:
         raise NotImplementedError

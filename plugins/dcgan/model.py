@@ -44,6 +44,9 @@ class DCGAN(GAN):
     options = {
         "latent_dim": Option(100, "size of z ~ N(0, I)"),
         "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution"),
+        "d_norm": Option("batch", "normalisation in D's hidden layers; 'layer' or 'none' for gradient penalties",
+                         ("batch", "layer", "none")),
+        "spectral_norm": Option(False, "wrap D's layers in keras.layers.SpectralNormalization (1 power iteration)"),
     }
 
     @classmethod
@@ -79,16 +82,30 @@ class DCGAN(GAN):
         out = layers.Activation("tanh", dtype="float32", name="image")(x)
         return keras.Model(z, out, name="generator")
 
+    def _d_layer(self, layer: layers.Layer) -> layers.Layer:
+        if self.settings["spectral_norm"]:
+            return layers.SpectralNormalization(layer, power_iterations=1)
+        return layer
+
+    def _d_norm(self) -> layers.Layer | None:
+        kind = self.settings["d_norm"]
+        if kind == "batch":
+            return layers.BatchNormalization(momentum=BN_MOMENTUM)
+        if kind == "layer":
+            return layers.LayerNormalization()
+        return None
+
     def build_discriminator(self) -> keras.Model:
         _, doublings, filters = self._plan()
         image = keras.Input((self.image_size, self.image_size, self.channels), name="image")
-        x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init())(image)
+        x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init()))(image)
         x = layers.LeakyReLU(0.2)(x)
         for i in range(1, doublings):
-            x = layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=False,
-                              kernel_initializer=_init())(x)
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+            norm = self._d_norm()
+            x = self._d_layer(layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=norm is None,
+                                            kernel_initializer=_init()))(x)
+            x = norm(x) if norm is not None else x
             x = layers.LeakyReLU(0.2)(x)
         x = layers.Flatten()(x)
-        out = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")(x)
-        return keras.Model(image, out, name="discriminator")
+        logit = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")
+        return keras.Model(image, self._d_layer(logit)(x), name="discriminator")
