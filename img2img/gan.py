@@ -34,6 +34,7 @@ class GAN(keras.Model):
     default_image_size: ClassVar[int] = 64
     domains: ClassVar[int] = 1  # two-domain models (CycleGAN) take --data-b
     conditional: ClassVar[bool] = False  # True: the generator takes class labels (generate --label)
+    data_kind: ClassVar[str] = "images"  # or "vectors" (toy distributions), matched against --data
     options: ClassVar[dict[str, Option]] = {}
     channels_supported: ClassVar[tuple[int, ...]] = (1, 3)
 
@@ -54,12 +55,14 @@ class GAN(keras.Model):
         channels: int,
         num_classes: int = 0,
         seed: int = 0,
+        sample_shape: tuple[int, ...] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(name=self.name.replace("-", "_"))
         self.image_size = image_size
         self.channels = channels
         self.num_classes = num_classes
+        self.sample_shape = tuple(sample_shape) if sample_shape else (image_size, image_size, channels)
         self.settings = {**self.default_settings(), **options}
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.generator = self.build_generator()
@@ -90,6 +93,13 @@ class GAN(keras.Model):
 
     def build_discriminator(self) -> keras.Model:
         raise NotImplementedError
+
+    def render_samples(self, samples: Any, labels: Any | None = None) -> Any:
+        """The picture a run saves each epoch: a grid of images (one column per class when labelled)."""
+        from img2img.render import image_grid
+
+        columns = int(labels.max()) + 1 if labels is not None else None
+        return image_grid(samples, columns)
 
     @property
     def latent_dim(self) -> int:

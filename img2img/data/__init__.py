@@ -33,17 +33,30 @@ class DataRequest:
     shuffle: bool = True
     repeat: bool = True
     skip: int = 0
+    # Held-out evaluation (img2img divergence): a seeded share of the data is kept apart, and ``part``
+    # says which side to stream. Sources that draw fresh samples (toy) use another seed for "holdout".
+    holdout_fraction: float = 0.0
+    part: str = "train"
 
 
 @dataclass
 class ImageData:
-    """A stream of float32 images in [-1, 1] (with int32 labels when ``class_names`` is set)."""
+    """A stream of float32 images in [-1, 1] (with int32 labels when ``class_names`` is set).
+
+    Sources of plain vectors (toy distributions) set ``channels`` to 0 and ``sample_shape`` to the
+    vector's shape; models declare which kind they take (``GAN.data_kind``).
+    """
 
     dataset: Any
     count: int
     channels: int
     class_names: list[str] | None
     description: str
+    sample_shape: tuple[int, ...] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "vectors" if self.channels == 0 else "images"
 
 
 class DataSource:

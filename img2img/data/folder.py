@@ -65,6 +65,14 @@ def scan_folder(root: Path, option: str = "--data") -> FolderScan:
     return FolderScan(root, files, labels, unreadable, grey=all(grey_votes))
 
 
+def holdout_split(count: int, request: DataRequest) -> list[int]:
+    """Indices of the requested part: a seeded permutation, the first share held out."""
+    order = np.random.default_rng(request.seed).permutation(count)
+    cut = int(round(count * request.holdout_fraction))
+    chosen = order[:cut] if request.part == "holdout" else order[cut:]
+    return sorted(int(i) for i in chosen)
+
+
 class FolderSource(DataSource):
     name = "folder"
     description = "a folder of images (recursive); sub-folder names become class labels"
@@ -73,6 +81,14 @@ class FolderSource(DataSource):
         import tensorflow as tf
 
         scan = scan_folder(Path(spec).expanduser())
+        if request.holdout_fraction > 0:
+            total = len(scan.files)
+            keep = holdout_split(total, request)
+            scan.files = [scan.files[i] for i in keep]
+            scan.labels = [scan.labels[i] for i in keep] if scan.labels else None
+            if not scan.files:
+                raise Img2ImgError(f"{spec}: {total} images leave none for the {request.part} part at "
+                                   f"--holdout {request.holdout_fraction:g}")
         channels = request.channels or (1 if scan.grey else 3)
         class_names = sorted(set(scan.labels)) if scan.labels else None
         index = {name: i for i, name in enumerate(class_names or [])}

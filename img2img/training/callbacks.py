@@ -9,19 +9,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from img2img.data.images import from_unit_range, save_png
+from img2img.data.images import save_png
 from img2img.training.run_dir import RunDirectory
-
-
-def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
-    """Tile [n, h, w, c] uint8 images into one picture with a 1-pixel gap."""
-    n, h, w, c = images.shape
-    rows = math.ceil(n / columns)
-    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1, c), 255, np.uint8)
-    for i, image in enumerate(images):
-        r, k = divmod(i, columns)
-        grid[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = image
-    return grid
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -88,8 +77,5 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def write_grid(self, path: Path) -> None:
         inputs = self.model.generator_inputs(self.fixed_z, self.fixed_labels)
-        images = from_unit_range(keras.ops.convert_to_numpy(self.model.generator(inputs, training=False)))
-        columns = int(math.ceil(math.sqrt(len(images))))
-        if self.fixed_labels is not None:
-            columns = int(self.fixed_labels.max()) + 1
-        save_png(image_grid(images, columns), path)
+        samples = keras.ops.convert_to_numpy(self.model.generator(inputs, training=False))
+        save_png(self.model.render_samples(samples, self.fixed_labels), path)

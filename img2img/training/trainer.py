@@ -186,7 +186,11 @@ class Trainer:
             ),
             self.plugins.datasets,
         )
-        model_cls.check_channels(data.channels)
+        if data.kind != model_cls.data_kind:
+            raise Img2ImgError(f"--data {config['data']['source']}: gives {data.kind}, but model "
+                               f"{model_cls.name!r} trains on {model_cls.data_kind}")
+        if data.kind == "images":
+            model_cls.check_channels(data.channels)
         self.echo(f"Data: {data.description}")
         if data.count < training["batch_size"]:
             raise Img2ImgError(
@@ -195,6 +199,7 @@ class Trainer:
             )
         config["channels"] = data.channels
         config["class_names"] = data.class_names
+        config["sample_shape"] = list(data.sample_shape) if data.sample_shape else None
         config["data"]["count"] = data.count
 
         model = model_cls(
@@ -202,6 +207,7 @@ class Trainer:
             channels=data.channels,
             num_classes=len(data.class_names or []),
             seed=training["seed"],
+            sample_shape=data.sample_shape,
             **{k: settings[k] for k in model_cls.options},
         )
         d_lr = settings["d_lr"] or settings["lr"]
@@ -332,7 +338,7 @@ def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
     model = model_cls(
         image_size=config["image_size"], channels=config["channels"],
         num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
-        **{k: settings[k] for k in model_cls.options},
+        sample_shape=config.get("sample_shape"), **{k: settings[k] for k in model_cls.options},
     )
     loss = configured_loss(config, plugins)
     policy = config["training"].get("policy", "float32")  # the optimiser structure the checkpoint holds

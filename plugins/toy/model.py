@@ -1,0 +1,59 @@
+"""A small MLP GAN for vectors, in the spirit of the Unrolled-GAN mixture experiments: both players are
+multilayer perceptrons with ReLU hidden layers; the generator's output is linear (the data are not in
+[-1, 1])."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers
+
+from img2img.gan import GAN
+from img2img.options import Option
+
+
+class ToyMLP(GAN):
+    name = "toy-mlp"
+    description = "MLP generator and critic for vector data (toy:ring8, toy:grid25, toy:gauss)"
+    default_loss = "gan"
+    data_kind = "vectors"
+    options = {
+        "latent_dim": Option(16, "size of z"),
+        "hidden": Option(128, "units per hidden layer"),
+        "layers": Option(3, "hidden layers in each network"),
+        "spectral_norm": Option(False, "wrap the critic's layers in keras.layers.SpectralNormalization"),
+        "plot_extent": Option(5.0, "sample plots show [-extent, extent]^2"),
+    }
+
+    @classmethod
+    def check_image_size(cls, size: int) -> None:
+        """Vectors have no image size; --image-size is ignored."""
+
+    def _dense(self, units: int, critic: bool, **kwargs: Any) -> layers.Layer:
+        layer = layers.Dense(units, **kwargs)
+        if critic and self.settings["spectral_norm"]:
+            return layers.SpectralNormalization(layer, power_iterations=1)
+        return layer
+
+    def build_generator(self) -> keras.Model:
+        z = keras.Input((self.latent_dim,), name="z")
+        x = z
+        for _ in range(self.settings["layers"]):
+            x = layers.Dense(self.settings["hidden"], activation="relu")(x)
+        out = layers.Dense(int(np.prod(self.sample_shape)), dtype="float32", name="sample")(x)
+        return keras.Model(z, out, name="generator")
+
+    def build_discriminator(self) -> keras.Model:
+        sample = keras.Input(self.sample_shape, name="sample")
+        x = sample
+        for _ in range(self.settings["layers"]):
+            x = self._dense(self.settings["hidden"], critic=True, activation="relu")(x)
+        return keras.Model(sample, self._dense(1, critic=True, dtype="float32", name="logit")(x),
+                           name="discriminator")
+
+    def render_samples(self, samples: Any, labels: Any | None = None) -> Any:
+        from img2img.render import scatter_plot
+
+        return scatter_plot(np.asarray(samples), self.settings["plot_extent"])

@@ -1,0 +1,86 @@
+"""`img2img divergence` against closed forms, toy distributions and their mode metrics, the toy model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import FAST
+from scipy import integrate, stats
+
+from img2img_plugins.toy.distributions import draw, grid_modes, mixture_for, ring_modes
+
+
+def _js_row_value(mu: float) -> float:
+    """D_f for reference.md's js row, f(u) = -(u+1) log((1+u)/2) + u log u: KL(P||M) + KL(Q||M) = 2 JS."""
+    p, q = stats.norm(0, 1).pdf, stats.norm(mu, 1).pdf
+
+    def m(x):
+        return (p(x) + q(x)) / 2
+
+    kl_pm = integrate.quad(lambda x: p(x) * np.log(p(x) / m(x)), -30, 30)[0]
+    kl_qm = integrate.quad(lambda x: q(x) * np.log(q(x) / m(x)), -30, 30)[0]
+    return kl_pm + kl_qm
+
+
+@pytest.mark.parametrize(("loss", "expected"), [("kl", 0.5), ("js", _js_row_value(1.0))])
+def test_estimate_lands_within_5_percent_of_the_closed_form(cli_run, plugins, loss, expected):
+    result = cli_run("divergence", "toy:gauss:mean=0,std=1", "toy:gauss:mean=1,std=1", "--loss", loss, "--json")
+    estimate = json.loads(result.stdout)
+    assert estimate["estimate"] == pytest.approx(expected, rel=0.05)
+    assert 0 < estimate["half_width"] < 0.05 * expected
+    assert estimate["held_out"] >= 20000
+
+
+def test_divergence_between_image_folders_and_errors(cli_run, plugins, digits, tmp_path):
+    ones, sevens = digits / "one", digits / "seven"
+    same = json.loads(cli_run("divergence", ones, ones, "--loss", "js", "--steps", "100", "--batch-size", "8",
+                              "--image-size", "8", "--holdout", "0.4", "--json").stdout)
+    apart = json.loads(cli_run("divergence", ones, sevens, "--loss", "js", "--steps", "100", "--batch-size", "8",
+                               "--image-size", "8", "--holdout", "0.4", "--json").stdout)
+    assert 8 <= same["held_out"] <= 16  # 40% of each class's ~30 images, never seen in training
+    assert apart["estimate"] > same["estimate"] + same["half_width"]
+    result = cli_run("divergence", ones, sevens, "--holdout", "0.01", "--steps", "1", "--batch-size", "4",
+                     "--image-size", "8", expect=1)
+    assert "leave none for the holdout part at --holdout 0.01" in result.output
+    result = cli_run("divergence", "toy:gauss", "toy:gauss:mean=1", "--loss", "wgan", expect=1)
+    assert "not an f-divergence" in result.output and "kl" in result.output
+    result = cli_run("divergence", "toy:gauss", "toy:ring8", expect=1)
+    assert "different kinds of samples" in result.output
+
+
+def test_mode_metrics_on_known_samples():
+    ring = mixture_for("ring8")
+    assert len(ring.modes) == 8 and np.allclose(np.linalg.norm(ring.modes, axis=1), 2.0)
+    assert ring.std == 0.02
+    perfect = ring.coverage(draw("ring8", 2500, seed=0))
+    assert perfect["modes"] == 8 and perfect["high_quality"] > 99.0
+    collapsed = np.repeat(ring.modes[:1], 2500, axis=0) + 0.01
+    assert ring.coverage(collapsed) == {"modes": 1, "total_modes": 8, "high_quality": 100.0}
+    assert ring.coverage(np.zeros((2500, 2)))["high_quality"] == 0.0
+    grid = mixture_for("grid25")
+    assert len(grid.modes) == 25 and grid.modes.min() == -4 and grid.modes.max() == 4
+    assert grid.coverage(draw("grid25", 2500, seed=1))["modes"] == 25
+    assert np.allclose(sorted(map(tuple, grid_modes())), sorted(map(tuple, grid.modes)))
+    assert np.allclose(ring_modes()[0], [2, 0])
+
+
+def test_toy_model_trains_on_ring8_and_plots(cli_run, plugins, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    cli_run("train", "toy-mlp", "--data", "toy:ring8", "--steps", "20", "--batch-size", "64", "--out", out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["sample_shape"] == [2] and config["channels"] == 0
+    with Image.open(next((out / "samples").glob("epoch-*.png"))) as plot:
+        assert plot.size == (320, 320)
+
+
+def test_model_and_data_kinds_must_match(cli_run, plugins, digits, tmp_path):
+    result = cli_run("train", "dcgan", "--data", "toy:ring8", *FAST, "--out", tmp_path / "a", expect=1)
+    assert "gives vectors" in result.output and "trains on images" in result.output
+    result = cli_run("train", "toy-mlp", "--data", digits, "--out", tmp_path / "b", expect=1)
+    assert "gives images" in result.output
+    result = cli_run("train", "toy-mlp", "--data", "toy:moons", "--out", tmp_path / "c", expect=1)
+    assert "unknown toy distribution 'moons'" in result.output
