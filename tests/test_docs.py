@@ -55,7 +55,7 @@ def test_documented_examples_register_working_objects():
 
     tiny = manager.models.get("tiny")(image_size=8, channels=1)
     assert tiny.generate(2).shape == (2, 8, 8, 1)
-    assert manager.losses.get("pearson").name == "pearson"
+    assert manager.losses.get("my-pearson").name == "my-pearson"
     assert manager.penalties.get("output-decay").default_weight == 1e-3
     noise = manager.datasets.get("noise").load("", DataRequest(image_size=4, seed=1))
     assert next(iter(noise.dataset)).shape == (4, 4, 1)
