@@ -49,8 +49,13 @@ def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-    for plugin in ("dcgan", "fgan", "datasets"):
-        assert f"img2img_plugins/{plugin}/__init__.py" in names
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["img2img"]
+    assert {"dcgan", "fgan", "datasets", "penalties", "toy"} <= set(declared)
+    for name, target in declared.items():
+        assert f"{target.replace('.', '/')}/__init__.py" in names, name
+        assert f"{name} = {target}" in entry_points
     assert "img2img_plugins/dcgan/model.py" in names
     assert not any(n.startswith("plugins/") for n in names), "a top-level 'plugins' package would collide"
     assert "[img2img]" in entry_points
