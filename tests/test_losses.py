@@ -132,14 +132,26 @@ LOSSES = sorted(MANAGER.losses.names())
 PENALTIES = ["gp", "r1", "consensus"]
 
 
+def _tiny_model(name: str, spectral_norm: bool):
+    """A small instance of each built-in model, with data of the kind it trains on."""
+    if name == "dcgan":
+        return _tiny_dcgan(d_norm="layer", spectral_norm=spectral_norm), None
+    if name == "toy-mlp":
+        model = MANAGER.models.get(name)(image_size=0, channels=0, sample_shape=(2,), latent_dim=4, hidden=8,
+                                         layers=2, spectral_norm=spectral_norm, plot_extent=5.0)
+        return model, np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    raise AssertionError(f"add a tiny configuration for the new built-in model {name!r}")
+
+
 @pytest.mark.parametrize("model_name", sorted(MANAGER.models.names()))
 @pytest.mark.parametrize("loss_name", LOSSES)
 def test_every_model_with_every_loss_and_a_penalty_takes_a_finite_step(model_name, loss_name, digits_array):
     penalty = MANAGER.penalties.get(PENALTIES[LOSSES.index(loss_name) % len(PENALTIES)])
-    model = _compile(_tiny_dcgan(d_norm="layer", spectral_norm=LOSSES.index(loss_name) % 2 == 1),
-                     MANAGER.losses.get(loss_name), penalties=[(penalty, 1.0)], n_critic=2,
+    model, data = _tiny_model(model_name, spectral_norm=LOSSES.index(loss_name) % 2 == 1)
+    model = _compile(model, MANAGER.losses.get(loss_name), penalties=[(penalty, 1.0)], n_critic=2,
                      run_eagerly=True)  # tracing costs ~10 s a combination; graph mode is covered by the CLI tests
-    history = model.fit(digits_array, batch_size=16, epochs=1, steps_per_epoch=1, verbose=0)
+    history = model.fit(digits_array if data is None else data, batch_size=16, epochs=1, steps_per_epoch=1,
+                        verbose=0)
     for key, values in history.history.items():
         assert np.isfinite(values).all(), (key, values)
     assert f"penalty_{penalty.name}" in history.history
