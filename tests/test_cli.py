@@ -87,10 +87,13 @@ def test_unreadable_images_only_is_a_clear_error(cli_run, plugins, tmp_path):
     assert "a.png" in result.output and "b.jpg" in result.output  # named in the warning
 
 
-def test_batch_larger_than_data_is_a_clear_error(cli_run, plugins, digits, tmp_path):
-    result = cli_run("train", "dcgan", "--data", digits, *FAST, "--batch-size", "1000",
-                     "--out", tmp_path / "run", expect=None)
+def test_batch_larger_than_data_is_a_clear_error_and_leaves_no_run_behind(cli_run, plugins, digits, tmp_path):
+    out = tmp_path / "run"
+    result = cli_run("train", "dcgan", "--data", digits, *FAST, "--batch-size", "1000", "--out", out, expect=None)
     assert "lower --batch-size" in _one_clear_line(result)
+    assert not out.exists()  # so the corrected command can reuse the same --out
+    cli_run("train", "dcgan", "--data", digits, *FAST, "--steps", "1", "--out", out)
+    assert (out / "checkpoints" / "latest.json").is_file()
 
 
 def test_out_that_holds_files_is_never_overwritten(cli_run, plugins, digits, tmp_path):

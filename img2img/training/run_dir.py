@@ -58,16 +58,21 @@ class RunDirectory:
         self.generator_path = self.path / GENERATOR
         self.config_path = self.path / CONFIG
 
-    @classmethod
-    def create(cls, path: Path) -> RunDirectory:
-        """A new run; refuses a folder that already holds files so nothing of the user's is overwritten."""
+    @staticmethod
+    def check_new(path: Path) -> None:
+        """Refuse a folder that already holds files, so nothing of the user's is overwritten."""
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             what = "a run" if (path / CONFIG).exists() else "files"
             raise Img2ImgError(
                 f"--out {path}: already holds {what}; add --resume to continue it, or choose another --out"
             )
-        run = cls(path)
+
+    @classmethod
+    def create(cls, path: Path) -> RunDirectory:
+        """A new run directory; call once the run is known to start, so a failed start leaves nothing."""
+        cls.check_new(path)
+        run = cls(Path(path))
         for folder in (run.path, run.checkpoints, run.samples, run.logs):
             folder.mkdir(parents=True, exist_ok=True)
         return run

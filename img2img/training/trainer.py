@@ -161,7 +161,8 @@ class Trainer:
             config = self.resumed_config(run)
         else:
             config = self.new_config()
-            run = RunDirectory.create(r.out or default_run_dir(r.model))
+            out = r.out or default_run_dir(r.model)
+            RunDirectory.check_new(out)  # fail before loading data; create only once the run starts
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
         loss = configured_loss(config, self.plugins)
@@ -219,6 +220,8 @@ class Trainer:
             n_critic=settings["n_critic"],
         )
         model.build_optimizers()
+        if not r.resume:
+            run = RunDirectory.create(out)
         if latest:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
