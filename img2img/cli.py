@@ -100,12 +100,14 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
 @click.option("--overwrite", is_flag=True, help="Replace existing files of the same names in --out.")
 @friendly_errors
 def generate(model_path: Path, count: int, label: str | None, out: Path, seed: int, overwrite: bool) -> None:
-    """Sample COUNT images from a trained model's latent space into --out as PNG files."""
+    """Sample COUNT images from a trained model's latent space into --out as PNG files
+    (vector models such as toy-mlp write samples.csv, one row per sample)."""
     from img2img.generate import generate_images
 
     written = generate_images(model_path, count, out, seed=seed, label=label, overwrite=overwrite,
                               plugins=get_plugins())
-    click.echo(f"Wrote {len(written)} images to {out}")
+    click.echo(f"Wrote {', '.join(p.name for p in written[:1])}{' ...' if len(written) > 1 else ''} "
+               f"({count} samples) to {out}")
 
 
 # ----- divergence ----------------------------------------------------------------------------------

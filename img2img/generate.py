@@ -40,7 +40,8 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
         labels = np.full((count,), class_names.index(label), np.int32)
 
     out = Path(out)
-    targets = [out / f"{i:04d}.png" for i in range(count)]
+    vectors = model_cls.data_kind == "vectors"
+    targets = [out / "samples.csv"] if vectors else [out / f"{i:04d}.png" for i in range(count)]
     existing = [p for p in targets if p.exists()]
     if existing and not overwrite:
         raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
@@ -50,6 +51,12 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
     generator = load_generator(run)
     latent_dim = int(config["settings"].get("latent_dim", 100))
     z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+    if vectors:  # toy models sample points, not pictures: one CSV row per sample
+        samples = np.asarray(generator(model_cls.generator_inputs(z, labels), training=False))
+        tmp = out / ".samples.csv.tmp"
+        np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
+        tmp.replace(targets[0])
+        return targets
     for start in range(0, count, BATCH):
         part = slice(start, start + BATCH)
         inputs = model_cls.generator_inputs(z[part], labels[part] if labels is not None else None)

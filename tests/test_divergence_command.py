@@ -75,6 +75,9 @@ def test_toy_model_trains_on_ring8_and_plots(cli_run, plugins, tmp_path):
     assert config["sample_shape"] == [2] and config["channels"] == 0
     with Image.open(next((out / "samples").glob("epoch-*.png"))) as plot:
         assert plot.size == (320, 320)
+    cli_run("generate", "--model", out, "--count", "7", "--out", tmp_path / "gen")
+    samples = np.loadtxt(tmp_path / "gen" / "samples.csv", delimiter=",")
+    assert samples.shape == (7, 2) and np.isfinite(samples).all()
 
 
 def test_model_and_data_kinds_must_match(cli_run, plugins, digits, tmp_path):
