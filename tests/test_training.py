@@ -63,6 +63,7 @@ def test_run_directory_holds_everything(trained):
     assert any((out / "logs").rglob("events.out.tfevents.*"))
     rows = _metrics(out)
     assert len(rows) == 3
+    assert not [k for k in rows[0] if k.startswith("val_")]  # no empty validation columns
     for row in rows:
         for key in ("d_loss", "g_loss"):
             assert math.isfinite(float(row[key])), row

@@ -79,3 +79,12 @@ class RunCheckpoint(keras.callbacks.Callback):
         inputs = self.model.generator_inputs(self.fixed_z, self.fixed_labels)
         samples = keras.ops.convert_to_numpy(self.model.generator(inputs, training=False))
         save_png(self.model.render_samples(samples, self.fixed_labels), path)
+
+
+class MetricsCSV(keras.callbacks.CSVLogger):
+    """Keras' CSVLogger without the empty ``val_*`` columns it adds when a run has no validation data."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.keys is None and logs:
+            self.keys = sorted(logs)
+        super().on_epoch_end(epoch, logs)

@@ -256,7 +256,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from img2img.training.callbacks import NaNGuard, RunCheckpoint, StopAtStep
+        from img2img.training.callbacks import MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
 
         fixed_z, fixed_labels = fixed_inputs(run, model, seed=plan["seed"])
         guard = NaNGuard()
@@ -268,7 +268,7 @@ class Trainer:
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,
-            keras.callbacks.CSVLogger(str(run.metrics_csv), append=latest is not None),
+            MetricsCSV(str(run.metrics_csv), append=latest is not None),
             keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
         verbose = self.request.verbose
