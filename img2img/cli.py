@@ -143,19 +143,27 @@ def divergence(source_p: str, source_q: str, loss: str, steps: int, batch_size: 
 
 
 # ----- listing -------------------------------------------------------------------------------------
-def _registered(plugins: Any) -> dict[str, list[dict[str, str]]]:
+def _options_of(obj: Any) -> dict[str, dict[str, Any]]:
+    """--set keys of a model, or NAME:key=value parameters of a loss, with defaults and help."""
+    options = obj.all_options() if hasattr(obj, "all_options") else getattr(obj, "parameters", {})
+    return {key: {"default": o.default, "help": o.help} for key, o in options.items()}
+
+
+def _registered(plugins: Any) -> dict[str, list[dict[str, Any]]]:
     kinds = {"models": plugins.models, "losses": plugins.losses, "penalties": plugins.penalties,
              "datasets": plugins.datasets, "text_encoders": plugins.text_encoders}
     return {
-        kind: [{"name": name, "plugin": plugin, "description": (getattr(obj, "description", "") or "").strip()}
+        kind: [{"name": name, "plugin": plugin, "description": (getattr(obj, "description", "") or "").strip(),
+                "options": _options_of(obj)}
                for name, obj, plugin in registry.items()]
         for kind, registry in kinds.items()
     }
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def models(as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (options included).")
+@click.option("-v", "--verbose", is_flag=True, help="Also list each model's --set options and each loss's parameters.")
+def models(as_json: bool, verbose: bool) -> None:
     """List models, losses, penalties, data sources and text encoders, with one-line descriptions."""
     listing = _registered(get_plugins())
     if as_json:
@@ -169,6 +177,10 @@ def models(as_json: bool) -> None:
         for r in rows:
             first = r["description"].splitlines()[0] if r["description"] else ""
             click.echo(f"  {r['name']:<{width}}  {first}  [{r['plugin']}]")
+            if verbose and r["options"]:
+                prefix = "--set" if kind == "models" else f"{r['name']}:"
+                for key, option in r["options"].items():
+                    click.echo(f"  {'':<{width}}    {prefix} {key}={option['default']}  {option['help']}")
 
 
 @cli.command()

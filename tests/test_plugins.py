@@ -163,4 +163,9 @@ def test_models_command_lists_every_kind_with_descriptions(cli_run, plugins):
     assert set(listing) == {"models", "losses", "penalties", "datasets", "text_encoders"}
     dcgan = next(m for m in listing["models"] if m["name"] == "dcgan")
     assert dcgan["plugin"] == "dcgan" and "DCGAN" in dcgan["description"]
+    assert dcgan["options"]["filters"]["default"] == 64 and dcgan["options"]["lr"]["default"] == 2e-4
+    alpha = next(m for m in listing["losses"] if m["name"] == "alpha")
+    assert alpha["options"]["alpha"]["default"] == 0.5
     assert "dcgan" in cli_run("models").stdout
+    verbose = cli_run("models", "--verbose").stdout
+    assert "--set filters=64" in verbose and "alpha: alpha=0.5" in verbose
