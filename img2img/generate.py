@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from img2img.atomic import replacing
 from img2img.data.images import from_unit_range, save_png
 from img2img.errors import Img2ImgError
 from img2img.plugins import PluginManager
@@ -53,9 +54,8 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
     z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
     if vectors:  # toy models sample points, not pictures: one CSV row per sample
         samples = np.asarray(generator(model_cls.generator_inputs(z, labels), training=False))
-        tmp = out / ".samples.csv.tmp"
-        np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
-        tmp.replace(targets[0])
+        with replacing(targets[0]) as tmp:
+            np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
         return targets
     for start in range(0, count, BATCH):
         part = slice(start, start + BATCH)

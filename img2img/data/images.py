@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from img2img.atomic import replacing
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
@@ -108,6 +110,5 @@ def from_unit_range(images: np.ndarray) -> np.ndarray:
 def save_png(pixels: np.ndarray, path: Path) -> None:
     """Write atomically: a half-written file never takes the place of a good one."""
     arr = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        Image.fromarray(arr).save(tmp, format="PNG")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
 
 CONFIG = "config.json"
@@ -30,17 +30,11 @@ KEEP_CHECKPOINTS = 3
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, tmp.open("w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def read_json(path: Path) -> Any:
@@ -107,9 +101,8 @@ class RunDirectory:
         """Weights and optimiser slots first, then the state that names them, then the pointer."""
         stem = f"step-{state['step']:06d}"
         final = self.checkpoints / f"{stem}.weights.h5"
-        tmp = self.checkpoints / f".tmp-{stem}.weights.h5"
-        model.save_weights(tmp)
-        os.replace(tmp, final)
+        with replacing(final) as tmp:
+            model.save_weights(tmp)
         state = {**state, "weights": final.name}
         write_json_atomic(self.checkpoints / f"{stem}.json", state)
         write_json_atomic(self.checkpoints / "latest.json", state)
@@ -124,6 +117,5 @@ class RunDirectory:
                 old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
 
     def export_generator(self, generator: Any) -> None:
-        tmp = self.path / ".tmp-generator.keras"
-        generator.save(tmp)
-        os.replace(tmp, self.generator_path)
+        with replacing(self.generator_path) as tmp:
+            generator.save(tmp)

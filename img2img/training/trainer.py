@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from img2img import __version__
+from img2img.atomic import replacing
 from img2img.data import DataRequest, ImageData, load_source
 from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
@@ -312,9 +313,8 @@ def fixed_inputs(run: RunDirectory, model: Any, seed: int) -> tuple[np.ndarray, 
         z = np.load(path)
     else:
         z = np.random.default_rng(seed).standard_normal((GRID_SIZE, model.latent_dim)).astype(np.float32)
-        tmp = run.samples / ".tmp-z.npy"
-        np.save(tmp, z)
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            np.save(tmp, z)
     labels = None
     if model.conditional and model.num_classes:
         labels = (np.arange(len(z)) % model.num_classes).astype(np.int32)
