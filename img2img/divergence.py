@@ -40,10 +40,6 @@ def _critic(sample_shape: tuple[int, ...], hidden: int, seed: int) -> Any:
     return keras.Model(inputs, out, name="critic")
 
 
-def _load(spec: str, request: DataRequest, plugins: PluginManager) -> ImageData:
-    return load_source(spec, request, plugins.datasets)
-
-
 def _batches(data: ImageData, batch_size: int, drop_remainder: bool = True) -> Any:
     import tensorflow as tf
 
@@ -65,11 +61,17 @@ def estimate_divergence(
         raise Img2ImgError(f"--loss {loss_spec}: not an f-divergence, so it has no variational bound; "
                            f"choose one of {names}")
     keras.utils.set_random_seed(seed)
-    request = DataRequest(image_size=image_size, seed=seed, holdout_fraction=holdout)
-    p_train = _load(p_spec, request, plugins)
-    same = DataRequest(image_size=image_size, channels=p_train.channels or None, seed=seed + 1,
-                       holdout_fraction=holdout)
-    q_train = _load(q_spec, same, plugins)
+
+    def load(spec: str, seed: int, channels: int | None, part: str = "train") -> ImageData:
+        """P uses ``seed`` and Q ``seed + 1``; held-out parts are read once, in order."""
+        streaming = part == "train"
+        request = DataRequest(image_size=image_size, channels=channels, seed=seed, shuffle=streaming,
+                              repeat=streaming, holdout_fraction=holdout, part=part)
+        return load_source(spec, request, plugins.datasets)
+
+    p_train = load(p_spec, seed, None)
+    channels = p_train.channels or None  # Q is read with P's channels, so the critic sees like with like
+    q_train = load(q_spec, seed + 1, channels)
     if p_train.kind != q_train.kind or (p_train.sample_shape and p_train.sample_shape != q_train.sample_shape):
         raise Img2ImgError(f"{p_spec} and {q_spec} hold different kinds of samples; compare like with like")
     shape = p_train.sample_shape or (image_size, image_size, p_train.channels)
@@ -91,10 +93,7 @@ def estimate_divergence(
     if not math.isfinite(bound):
         raise Img2ImgError(f"the critic's bound became {bound} during training; try a lower --lr")
 
-    held = [_load(spec, DataRequest(image_size=image_size, channels=p_train.channels or None, seed=s,
-                                    shuffle=False, repeat=False, holdout_fraction=holdout, part="holdout"),
-                  plugins)
-            for spec, s in ((p_spec, seed), (q_spec, seed + 1))]
+    held = [load(p_spec, seed, channels, "holdout"), load(q_spec, seed + 1, channels, "holdout")]
     terms = []
     for data, term in zip(held, (loss.activation, loss.conjugate_of_activation), strict=True):
         values = []
