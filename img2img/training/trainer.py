@@ -166,9 +166,6 @@ class Trainer:
             RunDirectory.check_new(out)  # fail before loading data; create only once the run starts
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
-        loss = configured_loss(config, self.plugins)
-        penalties = [(self.plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]]
-        settings = config["settings"]
 
         keras.utils.set_random_seed(training["seed"])
         # A resumed run keeps its policy: float16 runs hold loss-scale state in their checkpoints.
@@ -204,23 +201,7 @@ class Trainer:
         config["sample_shape"] = list(data.sample_shape) if data.sample_shape else None
         config["data"]["count"] = data.count
 
-        model = model_cls(
-            image_size=config["image_size"],
-            channels=data.channels,
-            num_classes=len(data.class_names or []),
-            seed=training["seed"],
-            sample_shape=data.sample_shape,
-            **{k: settings[k] for k in model_cls.options},
-        )
-        d_lr = settings["d_lr"] or settings["lr"]
-        model.compile(
-            d_optimizer=make_optimizer(settings, d_lr, policy),
-            g_optimizer=make_optimizer(settings, settings["lr"], policy),
-            loss=loss,
-            penalties=penalties,
-            n_critic=settings["n_critic"],
-        )
-        model.build_optimizers()
+        model = build_run_model(config, self.plugins)
         if not r.resume:
             run = RunDirectory.create(out)
         if latest:
@@ -327,6 +308,28 @@ def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
     model.seed_generator.state.assign(np.asarray(state["rng_state"], dtype=model.seed_generator.state.dtype))
 
 
+def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
+    """The model a config describes, compiled with its loss, penalties and optimisers (slots built, so a
+    checkpoint can be loaded into it). The optimiser structure follows the stored precision policy."""
+    model_cls = plugins.models.get(config["model"]["name"])
+    settings = config["settings"]
+    policy = config["training"].get("policy", "float32")
+    model = model_cls(
+        image_size=config["image_size"], channels=config["channels"],
+        num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
+        sample_shape=config.get("sample_shape"), **{k: settings[k] for k in model_cls.options},
+    )
+    model.compile(
+        d_optimizer=make_optimizer(settings, settings["d_lr"] or settings["lr"], policy),
+        g_optimizer=make_optimizer(settings, settings["lr"], policy),
+        loss=configured_loss(config, plugins),
+        penalties=[(plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]],
+        n_critic=settings["n_critic"],
+    )
+    model.build_optimizers()
+    return model
+
+
 def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
     """Rebuild a run's model from config.json and its latest checkpoint (needs the model's plugin)."""
     config = run.read_config()
@@ -336,18 +339,7 @@ def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
             f"{run.path} was trained with model {name!r} from plugin {config['model'].get('plugin')!r}, "
             f"which is not installed; install it with 'img2img install'"
         )
-    model_cls = plugins.models.get(name)
-    settings = config["settings"]
-    model = model_cls(
-        image_size=config["image_size"], channels=config["channels"],
-        num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
-        sample_shape=config.get("sample_shape"), **{k: settings[k] for k in model_cls.options},
-    )
-    loss = configured_loss(config, plugins)
-    policy = config["training"].get("policy", "float32")  # the optimiser structure the checkpoint holds
-    model.compile(make_optimizer(settings, settings["lr"], policy),
-                  make_optimizer(settings, settings["lr"], policy), loss=loss)
-    model.build_optimizers()
+    model = build_run_model(config, plugins)
     state = run.latest()
     if state is None:
         raise Img2ImgError(f"{run.path}: has no checkpoint yet")
