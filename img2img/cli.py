@@ -110,6 +110,53 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
                f"({count} samples) to {out}")
 
 
+# ----- translate -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory of an image-to-image model (e.g. from 'img2img train cyclegan').")
+@click.option("--direction", default="a2b", show_default=True, help="a2b (--data -> --data-b) or b2a.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True,
+              help="Output folder; never an input folder.")
+@click.option("--size", type=click.IntRange(min=8), help="Scale each image's shorter side to this many pixels "
+              "first (default: translate at the image's own size).")
+@click.option("--format", "output_format", type=click.Choice(["png", "same"]), default="png", show_default=True,
+              help="png: lossless PNG named after the input's stem; same: keep each input's extension.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Consecutive images of the same size translated together.")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@friendly_errors
+def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: Path, size: int | None,
+              output_format: str, batch_size: int, overwrite: bool) -> None:
+    """Translate image files and folders (searched recursively) into --out.
+
+    Outputs keep each file's path relative to its input folder and its stem. Images are translated at
+    their own size (mirror-padded to what the network needs, then cropped back) unless --size is given.
+    Grey, RGBA (on white), palette, 16-bit and EXIF-rotated files are read right-side up.
+
+    Exit status: 0 when at least one image was converted (unreadable files are named in a warning);
+    1 when nothing could be converted or an option is wrong; 130 when interrupted (finished outputs are
+    kept, none is half-written).
+    """
+    from img2img.translate import Translator, collect_jobs, refuse_overwrites, translate_files
+
+    jobs = collect_jobs(list(inputs), out, output_format)
+    if not overwrite:
+        refuse_overwrites(jobs)
+    translator = Translator(model_path, direction, get_plugins())
+    echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
+    with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
+        result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update)
+    if result.unreadable:
+        names = ", ".join(str(p) for p in result.unreadable)
+        echo_err(f"img2img: warning: {len(result.unreadable)} file(s) could not be read and were skipped: {names}")
+    if not result.converted:
+        raise Img2ImgError(f"none of the {len(jobs)} input file(s) could be read; nothing was written")
+    rate = len(result.converted) / result.seconds if result.seconds else 0.0
+    click.echo(f"Translated {len(result.converted)} of {len(jobs)} image(s) into {out} "
+               f"in {result.seconds:.1f} s ({rate:.1f} images/s)")
+
+
 # ----- divergence ----------------------------------------------------------------------------------
 @cli.command()
 @click.argument("source_p")

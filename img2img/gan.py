@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -18,6 +19,8 @@ from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
+
+GRID_SIZE = 64  # samples in each epoch's grid
 
 
 class GAN(keras.Model):
@@ -37,6 +40,12 @@ class GAN(keras.Model):
     data_kind: ClassVar[str] = "images"  # or "vectors" (toy distributions), matched against --data
     options: ClassVar[dict[str, Option]] = {}
     channels_supported: ClassVar[tuple[int, ...]] = (1, 3)
+    # Image-to-image models name the exported network for each direction ({"a2b": "generator", ...});
+    # ``img2img translate`` uses them, and pads inputs to a multiple of ``size_multiple``.
+    translations: ClassVar[dict[str, str]] = {}
+    size_multiple: ClassVar[int] = 1
+    # Defaults this model gives the trainer's options (a loss's optimiser defaults and --set come after).
+    training_defaults: ClassVar[dict[str, Any]] = {}
 
     # Trainer options every model accepts through --set; losses may change their defaults.
     training_options: ClassVar[dict[str, Option]] = {
@@ -46,6 +55,10 @@ class GAN(keras.Model):
         "beta_1": Option(0.5, "Adam beta_1 (DCGAN: 0.5)"),
         "beta_2": Option(0.999, "Adam beta_2"),
         "n_critic": Option(1, "critic updates per generator update"),
+        "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts"),
+        "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay"),
+        "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
+                              ("auto", "true", "false")),
     }
 
     def __init__(
@@ -88,11 +101,41 @@ class GAN(keras.Model):
             allowed = " or ".join(map(str, cls.channels_supported))
             raise Img2ImgError(f"model {cls.name!r} supports {allowed} channels, not {channels}")
 
+    @classmethod
+    def data_augmentation(cls, settings: dict[str, Any], image_size: int) -> tuple[int, bool]:
+        """(size to load images at, random horizontal flip): a load size above ``image_size`` asks the
+        trainer for random crops of ``image_size``. No augmentation by default."""
+        return image_size, False
+
     def build_generator(self) -> keras.Model:
         raise NotImplementedError
 
     def build_discriminator(self) -> keras.Model:
         raise NotImplementedError
+
+    def exported_networks(self) -> dict[str, keras.Model]:
+        """Networks written next to the checkpoints as NAME.keras, usable without the plugin's training code."""
+        return {"generator": self.generator}
+
+    def generator_variables(self) -> list[Any]:
+        return self.generator.trainable_variables
+
+    def discriminator_variables(self) -> list[Any]:
+        return self.discriminator.trainable_variables
+
+    def grid_inputs(self, seed: int, stream: Any) -> dict[str, np.ndarray]:
+        """What every sample grid of a run is drawn from: fixed once (stored in the run), so grids stay
+        comparable across epochs and resumes. ``stream()`` returns a fresh unbatched training stream."""
+        z = np.random.default_rng(seed).standard_normal((GRID_SIZE, self.latent_dim)).astype(np.float32)
+        inputs = {"z": z}
+        if self.conditional and self.num_classes:
+            inputs["labels"] = (np.arange(GRID_SIZE) % self.num_classes).astype(np.int32)
+        return inputs
+
+    def render_grid(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        labels = inputs.get("labels")
+        samples = ops.convert_to_numpy(self.generator(self.generator_inputs(inputs["z"], labels), training=False))
+        return self.render_samples(samples, labels)
 
     def render_samples(self, samples: Any, labels: Any | None = None) -> Any:
         """The picture a run saves each epoch: a grid of images (one column per class when labelled)."""
@@ -157,8 +200,8 @@ class GAN(keras.Model):
 
     def build_optimizers(self) -> None:
         """Create optimiser slots now, so that a checkpoint can be loaded before the first step."""
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables())
+        self.g_optimizer.build(self.generator_variables())
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -198,7 +241,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake)
             scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
-        variables = self.discriminator.trainable_variables
+        variables = self.discriminator_variables()
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
         self.adversarial_loss.after_discriminator_step(self.discriminator)
         return d_loss, values, self.adversarial_loss.estimate(real_out, fake_out)
@@ -208,7 +251,7 @@ class GAN(keras.Model):
             fake_out = critic(self._fake(ops.shape(real)[0], labels, real.dtype))
             g_loss = self.adversarial_loss.generator_loss(fake_out)
             scaled = self.g_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
+        variables = self.generator_variables()
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
         return g_loss
 
@@ -216,8 +259,8 @@ class GAN(keras.Model):
         """Simultaneous update of both players, for penalties on the joint gradient field (consensus
         optimisation, Mescheder et al. 2017): each player steps along its own gradient plus the gradient
         of ``weight * joint_term`` with respect to its variables."""
-        d_vars = self.discriminator.trainable_variables
-        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator_variables()
+        g_vars = self.generator_variables()
         with tf.GradientTape(persistent=True) as outer:
             with tf.GradientTape(persistent=True) as inner:
                 fake = self._fake(ops.shape(real)[0], labels, real.dtype)

@@ -16,14 +16,14 @@ from img2img.training.run_dir import RunDirectory
 BATCH = 64
 
 
-def load_generator(run: RunDirectory) -> Any:
-    """The exported generator, loaded with Keras' safe mode on: a model file never runs code."""
+def load_generator(run: RunDirectory, name: str = "generator") -> Any:
+    """An exported network (NAME.keras), loaded with Keras' safe mode on: a model file never runs code."""
     import keras
 
-    if not run.generator_path.is_file():
-        raise Img2ImgError(f"{run.path}: no exported generator ({run.generator_path.name}) yet; "
-                           "train at least one epoch")
-    return keras.saving.load_model(run.generator_path, safe_mode=True, compile=False)
+    path = run.path / f"{name}.keras"
+    if not path.is_file():
+        raise Img2ImgError(f"{run.path}: no exported {name} ({path.name}) yet; train at least one epoch")
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
 def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str | None, overwrite: bool,
@@ -31,6 +31,9 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
     run = RunDirectory.open(model, option="--model")
     config = run.read_config()
     model_cls = plugins.models.get(config["model"]["name"])
+    if model_cls.translations:
+        raise Img2ImgError(f"--model {model}: model {model_cls.name!r} translates images rather than sampling "
+                           "them; use 'img2img translate INPUT... --model RUN'")
     class_names = config.get("class_names") or []
     labels = None
     if label is not None:

@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from real_data import digits_folder  # noqa: E402
+from real_data import digits_folder, emoji_code_points, emoji_folders  # noqa: E402
 
 from img2img.plugins import get_plugins, reset_plugins  # noqa: E402
 
@@ -23,6 +23,35 @@ FAST = ["--image-size", "16", "--set", "filters=8", "--set", "latent_dim=16", "-
 def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """300 real handwritten digits in class sub-folders."""
     return digits_folder(tmp_path_factory.mktemp("data") / "digits", count=300)
+
+
+# A narrow CycleGAN at 32 px: real emoji line art (A) and colour emoji (B).
+CYCLE_FAST = ["--image-size", "32", "--set", "filters=8", "--set", "d_filters=8", "--batch-size", "2"]
+
+
+@pytest.fixture(scope="session")
+def emoji(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """48 real emoji as line art (Symbola) and in colour (Noto Color Emoji), paired by code point."""
+    points = emoji_code_points()
+    return emoji_folders(tmp_path_factory.mktemp("data") / "emoji", points[:: len(points) // 48][:48], size=32)
+
+
+@pytest.fixture(scope="session")
+def cyclegan_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Path]) -> Path:
+    """A 30-step CycleGAN run (line art -> colour emoji, 32 px), shared by read-only tests."""
+    from click.testing import CliRunner
+
+    from img2img.cli import cli
+
+    reset_plugins()
+    out = tmp_path_factory.mktemp("runs") / "cyclegan"
+    line, colour = emoji
+    result = CliRunner().invoke(cli, ["train", "cyclegan", "--data", str(line), "--data-b", str(colour), *CYCLE_FAST,
+                                      "--steps", "30", "--steps-per-epoch", "15", "--out", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    reset_plugins()
+    return out
 
 
 @pytest.fixture

@@ -22,3 +22,50 @@ def digits_folder(root: Path, count: int = 300, labelled: bool = True) -> Path:
         folder.mkdir(exist_ok=True)
         Image.fromarray(pixels, mode="L").save(folder / f"digit-{i:04d}.png")
     return root
+
+
+# ----- emoji line art (Symbola) and colour emoji (Noto Color Emoji), paired by code point ----------
+SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
+NOTO_EMOJI = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+_RENDER = 64  # drawn at 64 px, then resized: the colour font is a 136x128 bitmap strike
+
+
+def emoji_code_points() -> list[int]:
+    """Code points (above U+2000) that both fonts draw, in order; about 1,170."""
+    from fontTools.ttLib import TTFont
+
+    for font in (SYMBOLA, NOTO_EMOJI):
+        if not font.is_file():
+            raise FileNotFoundError(f"{font} is missing: apt-get install fonts-symbola fonts-noto-color-emoji")
+    line = set(TTFont(str(SYMBOLA)).getBestCmap())
+    colour = set(TTFont(str(NOTO_EMOJI)).getBestCmap())
+    return sorted(c for c in line & colour if c > 0x2000)
+
+
+def render_emoji(code_point: int, size: int, style: str) -> Image.Image:
+    """One emoji on white: ``style`` "line" (black Symbola outline) or "colour" (Noto bitmap)."""
+    from PIL import ImageDraw, ImageFont
+
+    if style == "line":
+        image = Image.new("RGB", (_RENDER, _RENDER), "white")
+        font = ImageFont.truetype(str(SYMBOLA), 52)
+        ImageDraw.Draw(image).text((_RENDER // 2, _RENDER // 2), chr(code_point), font=font, fill="black",
+                                   anchor="mm")
+    else:
+        canvas = Image.new("RGBA", (136, 128), (255, 255, 255, 255))
+        font = ImageFont.truetype(str(NOTO_EMOJI), 109)
+        ImageDraw.Draw(canvas).text((68, 64), chr(code_point), font=font, embedded_color=True, anchor="mm")
+        image = canvas.convert("RGB").resize((_RENDER, _RENDER), Image.Resampling.LANCZOS)
+    if size != _RENDER:
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    return image
+
+
+def emoji_folders(root: Path, code_points: list[int], size: int = 64) -> tuple[Path, Path]:
+    """root/line and root/colour, one PNG per code point (e.g. 1f600.png) in each."""
+    line, colour = root / "line", root / "colour"
+    for folder, style in ((line, "line"), (colour, "colour")):
+        folder.mkdir(parents=True, exist_ok=True)
+        for cp in code_points:
+            render_emoji(cp, size, style).save(folder / f"{cp:x}.png")
+    return line, colour

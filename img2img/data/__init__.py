@@ -68,6 +68,11 @@ class DataSource:
     def load(self, spec: str, request: DataRequest) -> ImageData:
         raise NotImplementedError
 
+    def domain_pair(self, spec: str) -> tuple[str, str] | None:
+        """For two-domain models given only ``--data``: the two sources (full ``--data`` texts) that this
+        one holds, e.g. a data set's trainA and trainB splits; None when it holds no such pair."""
+        return None
+
 
 def split_source(text: str, registry: Registry[DataSource]) -> tuple[DataSource, str]:
     """``scheme:rest`` for a registered scheme, else the whole text is a folder path."""
@@ -86,3 +91,8 @@ def split_source(text: str, registry: Registry[DataSource]) -> tuple[DataSource,
 def load_source(text: str, request: DataRequest, registry: Registry[DataSource]) -> ImageData:
     source, rest = split_source(text, registry)
     return source.load(rest, request)
+
+
+def domain_pair(text: str, registry: Registry[DataSource]) -> tuple[str, str] | None:
+    source, rest = split_source(text, registry)
+    return source.domain_pair(rest)

@@ -133,3 +133,10 @@ class FolderSource(DataSource):
         ds = ds.map(with_label if class_names else image_only)
         classes = f", {len(class_names)} classes" if class_names else ""
         return ImageData(ds, len(scan.files), channels, class_names, f"{scan.root} ({len(scan.files)} images{classes})")
+
+    def domain_pair(self, spec: str) -> tuple[str, str] | None:
+        """The reference CycleGAN layout: DATASET/trainA and DATASET/trainB."""
+        root = Path(spec).expanduser()
+        if (root / "trainA").is_dir() and (root / "trainB").is_dir():
+            return str(root / "trainA"), str(root / "trainB")
+        return None

@@ -99,3 +99,10 @@ class TfdsSource(DataSource):
             ds = ds.skip(request.skip)
         ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ImageData(ds, count, channels, class_names, f"tfds {name} [{split}] ({count} images)")
+
+    def domain_pair(self, spec: str) -> tuple[str, str] | None:
+        """Unpaired sets in TFDS (cycle_gan/horse2zebra, ...) keep the domains in splits trainA and trainB."""
+        name, _, split = spec.partition(":")
+        if split or not name:
+            return None
+        return f"tfds:{name}:trainA", f"tfds:{name}:trainB"

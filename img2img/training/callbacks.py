@@ -42,17 +42,16 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """At each epoch end: checkpoint (atomic), sample grid from the fixed z, exported generator.
+    """At each epoch end: checkpoint (atomic), sample grid from the fixed inputs, exported networks.
 
     Skips everything once the NaN guard has fired, so 'latest' always names a finite state.
     """
 
-    def __init__(self, run: RunDirectory, guard: NaNGuard, fixed_z: np.ndarray, fixed_labels: np.ndarray | None):
+    def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: dict[str, np.ndarray]) -> None:
         super().__init__()
         self.run = run
         self.guard = guard
-        self.fixed_z = fixed_z
-        self.fixed_labels = fixed_labels
+        self.grid_inputs = grid_inputs
         self.saved: dict[str, Any] | None = None
 
     def state(self, epoch: int, logs: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,7 +66,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         if self.guard.diverged is not None:
             return
         self.saved = self.run.save_checkpoint(self.model, self.state(epoch, logs))
-        self.run.export_generator(self.model.generator)
+        for name, network in self.model.exported_networks().items():
+            self.run.export_network(name, network)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.guard.diverged is not None:
@@ -76,9 +76,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.write_grid(self.run.samples / f"epoch-{epoch + 1:04d}.png")
 
     def write_grid(self, path: Path) -> None:
-        inputs = self.model.generator_inputs(self.fixed_z, self.fixed_labels)
-        samples = keras.ops.convert_to_numpy(self.model.generator(inputs, training=False))
-        save_png(self.model.render_samples(samples, self.fixed_labels), path)
+        save_png(self.model.render_grid(self.grid_inputs), path)
 
 
 class MetricsCSV(keras.callbacks.CSVLogger):

@@ -5,10 +5,11 @@ Layout::
     config.json               model, settings, loss, penalties, data, training plan (rebuilds the run)
     checkpoints/latest.json   points at the newest complete checkpoint; written last, atomically
     checkpoints/step-000040.weights.h5 / .json   networks + both optimisers + step; RNG state and epoch
-    samples/epoch-0001.png    a grid from the same fixed z every epoch (samples/z.npy)
+    samples/epoch-0001.png    a grid from the same fixed inputs every epoch (samples/grid-inputs.npz)
     logs/                     TensorBoard
     metrics.csv               one row per epoch
-    generator.keras           the exported generator (loads with safe_mode on)
+    generator.keras           the exported generator (loads with safe_mode on); two-domain models also
+                              export generator-b2a.keras (config.json "exports" lists them)
 
 Every file is written to a temporary name in the same folder and renamed into place, so a crash never
 leaves a half-written file where a good one was.
@@ -116,6 +117,6 @@ class RunDirectory:
                 old.unlink(missing_ok=True)
                 old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
 
-    def export_generator(self, generator: Any) -> None:
-        with replacing(self.generator_path) as tmp:
-            generator.save(tmp)
+    def export_network(self, name: str, network: Any) -> None:
+        with replacing(self.path / f"{name}.keras") as tmp:
+            network.save(tmp)

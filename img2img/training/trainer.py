@@ -18,15 +18,15 @@ import numpy as np
 
 from img2img import __version__
 from img2img.atomic import replacing
-from img2img.data import DataRequest, ImageData, load_source
+from img2img.data import DataRequest, ImageData, domain_pair, load_source
 from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
 from img2img.training.run_dir import RunDirectory
+from img2img.training.schedules import learning_rate
 
 DEFAULT_EPOCHS = 10
-GRID_SIZE = 64
 
 
 @dataclass
@@ -79,7 +79,7 @@ def default_run_dir(model: str) -> Path:
     return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def make_optimizer(settings: dict[str, Any], lr: float, policy: str) -> Any:
+def make_optimizer(settings: dict[str, Any], lr: Any, policy: str) -> Any:
     import keras
 
     if settings["optimizer"] == "rmsprop":
@@ -110,14 +110,24 @@ class Trainer:
                       for name, weight in loss.default_penalties if name not in named]
         user = parse_settings(r.settings, model_cls.all_options(), f"model {r.model!r} (or the trainer)")
         settings = {k: o.default for k, o in model_cls.all_options().items()}
+        settings.update({k: v for k, v in model_cls.training_defaults.items() if k in settings})
         settings.update({k: v for k, v in loss.optimizer_defaults.items() if k in settings})
         settings.update(user)
         image_size = r.image_size or model_cls.default_image_size
         model_cls.check_image_size(image_size)
         if r.data is None:
             raise Img2ImgError("--data is required: a folder of images, tfds:NAME, or a plugin's scheme")
-        if r.data_b is not None and model_cls.domains < 2:
+        data_a, data_b = r.data, r.data_b
+        if data_b is not None and model_cls.domains < 2:
             raise Img2ImgError(f"--data-b: model {r.model!r} trains on one domain; drop --data-b")
+        if data_b is None and model_cls.domains >= 2:
+            pair = domain_pair(r.data, self.plugins.datasets)
+            if pair is None:
+                raise Img2ImgError(
+                    f"model {r.model!r} translates between two domains: give --data A --data-b B, a folder "
+                    "holding trainA/ and trainB/, or tfds:NAME whose splits are trainA and trainB"
+                )
+            data_a, data_b = pair
         return {
             "img2img_version": __version__,
             "model": {"name": r.model, "plugin": self.plugins.models.plugin_of(r.model)},
@@ -125,7 +135,7 @@ class Trainer:
             "image_size": image_size,
             "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss.name)},
             "penalties": [{"name": p.name, "weight": w} for p, w in penalties],
-            "data": {"source": r.data, "source_b": r.data_b},
+            "data": {"source": data_a, "source_b": data_b},
             "training": {"batch_size": r.batch_size, "seed": r.seed, "precision": r.precision},
             "plugins": {name: info.version for name, info in sorted(self.plugins.infos.items())},
         }
@@ -139,13 +149,15 @@ class Trainer:
             )
         if r.loss and r.loss.partition(":")[0] != config["loss"]["name"]:
             raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
-        if r.settings or r.penalties or r.image_size or r.data_b:
+        if r.settings or r.penalties or r.image_size:
             raise Img2ImgError(
-                "--resume continues a run as it was configured; --set, --penalty, --image-size and --data-b "
+                "--resume continues a run as it was configured; --set, --penalty and --image-size "
                 f"cannot change it (see {run.config_path}). Start a new run with another --out instead."
             )
-        if r.data:
+        if r.data:  # the same images may have moved
             config["data"]["source"] = r.data
+        if r.data_b:
+            config["data"]["source_b"] = r.data_b
         return config
 
     # ----- the run ----------------------------------------------------------------------------
@@ -175,21 +187,7 @@ class Trainer:
 
         latest = run.latest() if r.resume else None
         start_step = latest["step"] if latest else 0
-        data = load_source(
-            config["data"]["source"],
-            DataRequest(
-                image_size=config["image_size"],
-                channels=config.get("channels"),
-                seed=training["seed"],
-                skip=start_step * training["batch_size"],
-            ),
-            self.plugins.datasets,
-        )
-        if data.kind != model_cls.data_kind:
-            raise Img2ImgError(f"--data {config['data']['source']}: gives {data.kind}, but model "
-                               f"{model_cls.name!r} trains on {model_cls.data_kind}")
-        if data.kind == "images":
-            model_cls.check_channels(data.channels)
+        data = load_training_data(config, model_cls, self.plugins, start_step)
         self.echo(f"Data: {data.description}")
         if data.count < training["batch_size"]:
             raise Img2ImgError(
@@ -201,15 +199,16 @@ class Trainer:
         config["sample_shape"] = list(data.sample_shape) if data.sample_shape else None
         config["data"]["count"] = data.count
 
+        plan = self.plan(data, training)
+        config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
         model = build_run_model(config, self.plugins)
+        config["exports"] = {name: f"{name}.keras" for name in model.exported_networks()}
+        config["translate"] = {"directions": dict(model_cls.translations), "size_multiple": model_cls.size_multiple}
         if not r.resume:
             run = RunDirectory.create(out)
         if latest:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
-
-        plan = self.plan(data, training)
-        config["training"].update(plan)
         run.write_config(config)
         if start_step >= plan["steps"]:
             self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
@@ -240,9 +239,13 @@ class Trainer:
 
         from img2img.training.callbacks import MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
 
-        fixed_z, fixed_labels = fixed_inputs(run, model, seed=plan["seed"])
         guard = NaNGuard()
-        checkpoint = RunCheckpoint(run, guard, fixed_z, fixed_labels)
+        # The grid reads its own stream: iterating the training dataset here would advance its seeded
+        # shuffle, and a resumed run (which reads the stored grid instead) would then see other batches.
+        config = run.read_config()
+        model_cls = self.plugins.models.get(config["model"]["name"])
+        checkpoint = RunCheckpoint(run, guard, grid_inputs(
+            run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
@@ -287,19 +290,55 @@ class Trainer:
         return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.history.items()})
 
 
-def fixed_inputs(run: RunDirectory, model: Any, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The z (and labels) every sample grid uses, stored once so grids stay comparable across resumes."""
-    path = run.samples / "z.npy"
+def grid_inputs(run: RunDirectory, model: Any, seed: int, stream: Callable[[], Any]) -> dict[str, np.ndarray]:
+    """What every sample grid is drawn from, stored once so grids stay comparable across resumes.
+    ``stream()`` gives a fresh, unbatched training stream, for models that show translations of real data."""
+    path = run.samples / "grid-inputs.npz"
     if path.is_file():
-        z = np.load(path)
-    else:
-        z = np.random.default_rng(seed).standard_normal((GRID_SIZE, model.latent_dim)).astype(np.float32)
-        with replacing(path) as tmp:
-            np.save(tmp, z)
-    labels = None
-    if model.conditional and model.num_classes:
-        labels = (np.arange(len(z)) % model.num_classes).astype(np.int32)
-    return z, labels
+        with np.load(path) as stored:
+            return {key: stored[key] for key in stored.files}
+    inputs = model.grid_inputs(seed, stream)
+    with replacing(path) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, **inputs)
+    return inputs
+
+
+def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginManager, start_step: int) -> ImageData:
+    """The training stream: one source, or two domains zipped into (a, b) pairs, with the model's
+    augmentation. ``start_step`` batches are skipped, so a resumed run sees what an uninterrupted one would."""
+    import tensorflow as tf
+
+    from img2img.data.augment import random_crop_flip
+
+    training = config["training"]
+    size = config["image_size"]
+    load_size, flip = model_cls.data_augmentation(config["settings"], size)
+    skip = start_step * training["batch_size"]
+
+    def load(source: str, channels: int | None, seed: int) -> ImageData:
+        data = load_source(source, DataRequest(image_size=load_size, channels=channels, seed=seed, skip=skip),
+                           plugins.datasets)
+        if data.kind != model_cls.data_kind:
+            raise Img2ImgError(f"--data {source}: gives {data.kind}, but model {model_cls.name!r} trains on "
+                               f"{model_cls.data_kind}")
+        if data.kind == "images":
+            model_cls.check_channels(data.channels)
+        if data.kind == "images" and (load_size != size or flip):
+            data.dataset = random_crop_flip(data.dataset, size, data.channels, seed, flip, offset=skip)
+        return data
+
+    first = load(config["data"]["source"], config.get("channels"), training["seed"])
+    if model_cls.domains < 2:
+        return first
+    # Domain B in A's channels, shuffled with another seed so that equal folders are not paired in order.
+    second = load(config["data"]["source_b"], first.channels, training["seed"] + 1)
+
+    def images_only(data: ImageData) -> Any:
+        return data.dataset.map(lambda image, label: image) if data.class_names else data.dataset
+
+    pairs = tf.data.Dataset.zip((images_only(first), images_only(second)))
+    return ImageData(pairs, max(first.count, second.count), first.channels, None,
+                     f"A: {first.description}; B: {second.description}")
 
 
 def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
@@ -319,12 +358,16 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
         num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
         sample_shape=config.get("sample_shape"), **{k: settings[k] for k in model_cls.options},
     )
+    per_epoch = int(config["training"].get("steps_per_epoch") or 1)
+    d_lr = learning_rate(settings["d_lr"] or settings["lr"], settings, per_epoch, settings["n_critic"])
+    jit = {"true": True, "false": False}.get(settings.get("jit_compile", "auto"), "auto")
     model.compile(
-        d_optimizer=make_optimizer(settings, settings["d_lr"] or settings["lr"], policy),
-        g_optimizer=make_optimizer(settings, settings["lr"], policy),
+        d_optimizer=make_optimizer(settings, d_lr, policy),
+        g_optimizer=make_optimizer(settings, learning_rate(settings["lr"], settings, per_epoch), policy),
         loss=configured_loss(config, plugins),
         penalties=[(plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]],
         n_critic=settings["n_critic"],
+        jit_compile=jit,
     )
     model.build_optimizers()
     return model

@@ -1,0 +1,234 @@
+"""``img2img translate``: convert folders and files of images with a trained image-to-image model.
+
+Every image is translated at its own size: the generator is fully convolutional, so each image is
+mirror-padded to what the network needs and the result cropped back. Files stream through a tf.data
+pipeline (parallel decoding, prefetch) one at a time, so memory does not grow with the number of files;
+consecutive images of the same size share a batch. Outputs are written atomically, never into an input
+folder, and never over an existing file unless asked.
+
+Exit status (see ``img2img translate --help``): 0 when at least one image was converted (unreadable files
+are named in a warning), 1 when nothing could be converted or the command was wrong, 130 when interrupted
+(finished outputs stay; none is half-written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from img2img.atomic import replacing
+from img2img.console import warn
+from img2img.data.images import UnreadableImage, from_unit_range, is_image_path, load_image, to_unit_range
+from img2img.errors import Img2ImgError
+from img2img.plugins import PluginManager
+from img2img.training.run_dir import RunDirectory
+
+LARGE_PIXELS = 4_000_000  # above this, warn: activations of a full-size ResNet generator need many GB
+FORMATS = ("png", "same")
+
+
+@dataclass
+class Job:
+    source: Path
+    output: Path
+
+
+@dataclass
+class TranslateResult:
+    converted: list[Path] = field(default_factory=list)
+    unreadable: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def collect_jobs(inputs: list[Path], out: Path, output_format: str) -> list[Job]:
+    """One job per input image. A folder's images keep their paths relative to it; a file goes to the top."""
+    out = out.expanduser().resolve()
+    jobs: list[Job] = []
+    for given in inputs:
+        path = given.expanduser()
+        if not path.exists():
+            raise Img2ImgError(f"{given}: no such file or folder")
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if _is_within(out, folder):
+            raise Img2ImgError(f"--out {out}: is inside the input folder {folder}; img2img never writes into "
+                               "an input folder. Choose an --out outside it")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p)
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            jobs += [Job(p, out / p.relative_to(path)) for p in files]
+        else:
+            jobs.append(Job(path, out / path.name))
+    if not jobs:
+        raise Img2ImgError(f"no image files in {', '.join(map(str, inputs))} (looked recursively for .png, .jpg, "
+                           ".jpeg, .bmp, .gif, .webp, .tif, .tiff)")
+    for job in jobs:
+        if output_format == "png":
+            job.output = job.output.with_suffix(".png")
+    _refuse_collisions(jobs)
+    return jobs
+
+
+def _refuse_collisions(jobs: list[Job]) -> None:
+    seen: dict[Path, Path] = {}
+    clashes: list[str] = []
+    for job in jobs:
+        if job.output in seen:
+            clashes.append(f"{seen[job.output]} and {job.source} -> {job.output.name}")
+        seen.setdefault(job.output, job.source)
+    if clashes:
+        raise Img2ImgError(f"{len(clashes)} output name(s) would be written twice ({'; '.join(clashes[:3])}); "
+                           "keep each file's own format with --format same, or translate them separately")
+
+
+def refuse_overwrites(jobs: list[Job]) -> None:
+    existing = [job.output for job in jobs if job.output.exists()]
+    if existing:
+        shown = ", ".join(str(p) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
+        raise Img2ImgError(f"{len(existing)} output file(s) already exist ({shown}); add --overwrite to replace "
+                           "them, or choose another --out")
+
+
+def pad_to_multiple(pixels: np.ndarray, multiple: int, minimum: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Mirror-pad the bottom and right edges so both sides are multiples of ``multiple`` (and at least
+    ``minimum``); returns the padded image and the original size to crop back to."""
+    height, width = pixels.shape[:2]
+    target_h = max(-(-height // multiple) * multiple, minimum)
+    target_w = max(-(-width // multiple) * multiple, minimum)
+    pad = ((0, target_h - height), (0, target_w - width), (0, 0))
+    mode = "reflect" if target_h - height < height and target_w - width < width else "edge"
+    return np.pad(pixels, pad, mode=mode), (height, width)
+
+
+def scale_shorter_side(pixels: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    height, width = pixels.shape[:2]
+    scale = size / min(height, width)
+    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    arr = np.asarray(image.resize(new, Image.Resampling.LANCZOS))
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+def save_image(pixels: np.ndarray, path: Path) -> None:
+    """Atomic write in the format the file name says (PNG by default; JPEG at quality 95)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    with replacing(path) as tmp:
+        image.save(tmp, format=fmt, **options)
+
+
+class Translator:
+    """A run's exported network for one direction, callable on [n, h, w, c] images of any size."""
+
+    def __init__(self, model: Path, direction: str, plugins: PluginManager) -> None:
+        from img2img.generate import load_generator
+
+        run = RunDirectory.open(model, option="--model")
+        config = run.read_config()
+        name = config["model"]["name"]
+        if name not in plugins.models:  # its plugin registers the network's custom layers
+            raise Img2ImgError(f"--model {model}: trained with model {name!r} from plugin "
+                               f"{config['model'].get('plugin')!r}, which is not installed")
+        model_cls = plugins.models.get(name)
+        directions = config.get("translate", {}).get("directions") or dict(model_cls.translations)
+        if not directions:
+            raise Img2ImgError(f"--model {model}: model {name!r} generates images from noise and cannot translate "
+                               "them; use 'img2img generate', or train an image-to-image model (see 'img2img models')")
+        if direction not in directions:
+            raise Img2ImgError(f"--direction {direction}: model {name!r} offers {', '.join(directions)}")
+        self.channels = int(config["channels"])
+        self.multiple = int(config.get("translate", {}).get("size_multiple") or model_cls.size_multiple)
+        self.minimum = 4 * self.multiple
+        self.network = load_generator(run, directions[direction])
+        self.description = f"{name} {direction} ({run.path})"
+        self._call = self._compile()
+
+    def _compile(self) -> Callable[[np.ndarray], Any]:
+        import tensorflow as tf
+
+        spec = tf.TensorSpec((None, None, None, self.channels), tf.float32)
+        network = self.network
+
+        @tf.function(input_signature=[spec], reduce_retracing=True)
+        def call(images: Any) -> Any:
+            return network(images, training=False)
+
+        return call
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._call(batch))
+
+
+def _decoded(jobs: list[Job], channels: int, size: int | None, translator: Translator) -> Iterator[tuple[int, Any]]:
+    """(job index, padded float image and original size | None when unreadable), decoded in parallel."""
+    import tensorflow as tf
+
+    def decode(index: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+        job = jobs[int(index)]
+        try:
+            pixels = load_image(job.source, channels)
+        except UnreadableImage:
+            return np.zeros((1, 1, channels), np.float32), np.zeros(2, np.int32), False
+        if size is not None:
+            pixels = scale_shorter_side(pixels, size)
+        padded, original = pad_to_multiple(pixels, translator.multiple, translator.minimum)
+        return to_unit_range(padded), np.asarray(original, np.int32), True
+
+    def decode_tf(index: Any) -> tuple[Any, Any, Any, Any]:
+        image, original, ok = tf.numpy_function(decode, [index], [tf.float32, tf.int32, tf.bool], stateful=False)
+        image.set_shape((None, None, channels))
+        return index, image, original, ok
+
+    ds = tf.data.Dataset.range(len(jobs)).map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    for index, image, original, ok in ds.prefetch(4).as_numpy_iterator():
+        yield int(index), (image, tuple(int(v) for v in original)) if ok else None
+
+
+def translate_files(jobs: list[Job], translator: Translator, *, size: int | None, batch_size: int,
+                    progress: Callable[[int], None] = lambda n: None) -> TranslateResult:
+    import time
+
+    started = time.perf_counter()
+    result = TranslateResult()
+    pending: list[tuple[int, np.ndarray, tuple[int, int]]] = []
+    warned_large = False
+
+    def flush() -> None:
+        if not pending:
+            return
+        outputs = translator(np.stack([image for _, image, _ in pending]))
+        for (index, _, (height, width)), output in zip(pending, outputs, strict=True):
+            save_image(from_unit_range(output[:height, :width]), jobs[index].output)
+            result.converted.append(jobs[index].output)
+        progress(len(pending))
+        pending.clear()
+
+    for index, item in _decoded(jobs, translator.channels, size, translator):
+        if item is None:
+            result.unreadable.append(jobs[index].source)
+            progress(1)
+            continue
+        image, original = item
+        if not warned_large and original[0] * original[1] > LARGE_PIXELS:
+            warned_large = True
+            warn(f"{jobs[index].source} is {original[1]}x{original[0]} px; translating at full size needs a lot of "
+                 "memory. Pass --size N to scale the shorter side to N pixels first")
+        if pending and (pending[0][1].shape != image.shape or len(pending) >= batch_size):
+            flush()
+        pending.append((index, image, original))
+    flush()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,197 @@
+"""CycleGAN (Zhu et al. 2017) per reference.md, built on ``img2img.GAN`` so any registered loss and
+critic penalty composes with it.
+
+Naming: ``generator`` maps A -> B and ``generator_b2a`` maps B -> A; ``discriminator`` judges domain B
+(real B against A -> B translations) and ``discriminator_a`` judges domain A. One Adam updates both
+generators and one updates both discriminators, as in the reference code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from img2img.errors import Img2ImgError
+from img2img.gan import GAN
+from img2img.options import Option
+from img2img_plugins.cyclegan.networks import SIZE_MULTIPLE, patch_grid, patchgan_discriminator, resnet_generator
+from img2img_plugins.cyclegan.pool import ImagePool
+
+GRID_PAIRS = 8
+# Reference data augmentation: load at 286 for 256 crops, i.e. 286/256 of the training size.
+LOAD_SCALE = 286 / 256
+
+
+class CycleGAN(GAN):
+    name = "cyclegan"
+    description = ("CycleGAN (Zhu et al. 2017): unpaired translation between --data (A) and --data-b (B); "
+                   "ResNet generators, 70x70 PatchGAN, cycle + identity losses, image pools")
+    default_loss = "lsgan"
+    default_image_size = 256
+    domains = 2
+    channels_supported = (1, 3)
+    translations = {"a2b": "generator", "b2a": "generator-b2a"}
+    size_multiple = SIZE_MULTIPLE
+    options = {
+        "filters": Option(64, "generator filters after the first layer (ngf)"),
+        "d_filters": Option(64, "discriminator filters in its first layer (ndf)"),
+        "blocks": Option(0, "residual blocks; 0 = 9 at 256 px and above, 6 below (reference)"),
+        "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field"),
+        "lambda_cycle": Option(10.0, "weight of each L1 cycle loss (lambda_A = lambda_B)"),
+        "lambda_identity": Option(0.5, "identity loss weight, as a fraction of lambda_cycle (0 disables it)"),
+        "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)"),
+        "spectral_norm": Option(False, "spectral normalisation on the discriminators' convolutions (no instance norm)"),
+        "augment": Option(True, "random resize-crop (load at 286/256 of the size) and horizontal flip"),
+    }
+    # The reference schedule: 100 epochs at the full rate, then 100 of linear decay to zero.
+    training_defaults = {"lr_constant_epochs": 100, "lr_decay_epochs": 100}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.generator_b2a = resnet_generator(self.channels, int(self.settings["filters"]), self.blocks,
+                                              "generator_b2a")
+        self.discriminator_a = self._patchgan("discriminator_a")
+        shape = (self.image_size, self.image_size, self.channels)
+        size = int(self.settings["pool_size"])
+        self.pool_a = ImagePool(self, "pool_a", size, shape)  # translations into A, for discriminator_a
+        self.pool_b = ImagePool(self, "pool_b", size, shape)
+
+    # ----- sizes and data ------------------------------------------------------------------------
+    @classmethod
+    def check_image_size(cls, size: int) -> None:
+        if size % SIZE_MULTIPLE or patch_grid(size, 3) < 1:
+            raise Img2ImgError(f"--image-size {size}: cyclegan needs a multiple of {SIZE_MULTIPLE} "
+                               "of at least 32 (e.g. 32, 64, 128, 256)")
+
+    @classmethod
+    def data_augmentation(cls, settings: dict[str, Any], image_size: int) -> tuple[int, bool]:
+        if not settings.get("augment", True):
+            return image_size, False
+        return int(round(image_size * LOAD_SCALE)), True
+
+    @property
+    def blocks(self) -> int:
+        blocks = int(self.settings["blocks"])
+        return blocks if blocks > 0 else (9 if self.image_size >= 256 else 6)
+
+    # ----- networks ------------------------------------------------------------------------------
+    def build_generator(self) -> keras.Model:
+        return resnet_generator(self.channels, int(self.settings["filters"]), self.blocks, "generator")
+
+    def build_discriminator(self) -> keras.Model:
+        if patch_grid(self.image_size, int(self.settings["d_layers"])) < 1:
+            raise Img2ImgError(f"--set d_layers={self.settings['d_layers']}: too many stride-2 layers for "
+                               f"{self.image_size} px images")
+        return self._patchgan("discriminator")
+
+    def _patchgan(self, name: str) -> keras.Model:
+        return patchgan_discriminator(self.channels, int(self.settings["d_filters"]), int(self.settings["d_layers"]),
+                                      name, spectral_norm=bool(self.settings["spectral_norm"]))
+
+    def exported_networks(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator, "generator-b2a": self.generator_b2a}
+
+    def generator_variables(self) -> list[Any]:
+        return self.generator.trainable_variables + self.generator_b2a.trainable_variables
+
+    def discriminator_variables(self) -> list[Any]:
+        return self.discriminator.trainable_variables + self.discriminator_a.trainable_variables
+
+    # ----- sample grid: real A, A->B, back to A; real B, B->A, back to B -----------------------
+    def grid_inputs(self, seed: int, stream: Any) -> dict[str, np.ndarray]:
+        a, b = next(iter(stream().batch(GRID_PAIRS).take(1)))
+        return {"a": np.asarray(a), "b": np.asarray(b)}
+
+    def render_grid(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        from img2img.render import image_grid
+
+        a, b = inputs["a"], inputs["b"]
+        a2b = ops.convert_to_numpy(self.generator(a, training=False))
+        b2a = ops.convert_to_numpy(self.generator_b2a(b, training=False))
+        back_a = ops.convert_to_numpy(self.generator_b2a(a2b, training=False))
+        back_b = ops.convert_to_numpy(self.generator(b2a, training=False))
+        rows = [a, a2b, back_a, b, b2a, back_b]
+        return image_grid(np.concatenate(rows), columns=len(a))
+
+    # ----- training ------------------------------------------------------------------------------
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        super().compile(*args, **kwargs)
+        if any(p.joint for p, _ in self.penalties):
+            raise Img2ImgError("cyclegan trains its four networks in alternating steps; joint-gradient "
+                               "penalties (consensus) need a simultaneous update and are not supported")
+        self.cycle_tracker = keras.metrics.Mean(name="cycle_loss")
+        self.identity_tracker = keras.metrics.Mean(name="identity_loss")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        extra = [t for t in (getattr(self, "cycle_tracker", None), getattr(self, "identity_tracker", None)) if t]
+        return super().metrics + extra
+
+    def _judge(self, network: keras.Model) -> Any:
+        def critic(images: Any) -> Any:
+            return ops.cast(network(images, training=True), "float32")
+
+        return critic
+
+    def _generator_losses(self, real_a: Any, real_b: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
+        g, f = self.generator, self.generator_b2a
+        fake_b = ops.cast(g(real_a, training=True), "float32")
+        fake_a = ops.cast(f(real_b, training=True), "float32")
+        loss = self.adversarial_loss
+        adversarial = (loss.generator_loss(self._judge(self.discriminator)(fake_b))
+                       + loss.generator_loss(self._judge(self.discriminator_a)(fake_a)))
+        lam = float(self.settings["lambda_cycle"])
+        back_a = ops.cast(f(fake_b, training=True), "float32")
+        back_b = ops.cast(g(fake_a, training=True), "float32")
+        cycle = lam * (ops.mean(ops.abs(back_a - real_a)) + ops.mean(ops.abs(back_b - real_b)))
+        id_weight = lam * float(self.settings["lambda_identity"])
+        if id_weight > 0:
+            same_b = ops.cast(g(real_b, training=True), "float32")
+            same_a = ops.cast(f(real_a, training=True), "float32")
+            identity = id_weight * (ops.mean(ops.abs(same_b - real_b)) + ops.mean(ops.abs(same_a - real_a)))
+        else:
+            identity = ops.zeros((), "float32")
+        return adversarial + cycle + identity, adversarial, cycle, identity, fake_a, fake_b
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        real_a, real_b = (ops.cast(x, "float32") for x in data)
+        g_vars = self.generator_variables()
+        with tf.GradientTape() as tape:
+            total, adversarial, cycle, identity, fake_a, fake_b = self._generator_losses(real_a, real_b)
+            scaled = self.g_optimizer.scale_loss(total)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars, strict=True))
+
+        # Discriminators see pooled (partly older) fakes, as in the reference.
+        pooled_b = self.pool_b.query(tf.stop_gradient(fake_b), self.seed_generator)
+        pooled_a = self.pool_a.query(tf.stop_gradient(fake_a), self.seed_generator)
+        d_vars = self.discriminator_variables()
+        for _ in range(self.n_critic):
+            with tf.GradientTape() as tape:
+                total_b, d_loss_b, values_b, real_out_b, fake_out_b = self._critic_losses(
+                    self._judge(self.discriminator), real_b, pooled_b)
+                total_a, d_loss_a, values_a, real_out_a, fake_out_a = self._critic_losses(
+                    self._judge(self.discriminator_a), real_a, pooled_a)
+                scaled = self.d_optimizer.scale_loss(total_a + total_b)
+            self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars, strict=True))
+            self.adversarial_loss.after_discriminator_step(self.discriminator)
+            self.adversarial_loss.after_discriminator_step(self.discriminator_a)
+
+        self.d_loss_tracker.update_state(d_loss_a + d_loss_b)
+        self.g_loss_tracker.update_state(adversarial)
+        self.cycle_tracker.update_state(cycle)
+        self.identity_tracker.update_state(identity)
+        if self._logs_estimate:
+            estimate_b = self.adversarial_loss.estimate(real_out_b, fake_out_b)
+            estimate_a = self.adversarial_loss.estimate(real_out_a, fake_out_a)
+            if estimate_a is not None and estimate_b is not None:
+                self.estimate_tracker.update_state(0.5 * (estimate_a + estimate_b))
+        for tracker, value_a, value_b in zip(self.penalty_trackers, values_a, values_b, strict=True):
+            tracker.update_state(value_a + value_b)
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return self.generator(inputs, training=training)

@@ -1,0 +1,110 @@
+"""CycleGAN's networks per reference.md: the ResNet generator and the 70x70 PatchGAN discriminator.
+
+Instance norm is ``GroupNormalization(groups=-1, center=False, scale=False)`` (one group per channel, no
+affine parameters, as in the reference code); ``groups=1`` would be layer norm, a known mistake in ports.
+The generator takes images of any size whose sides are multiples of 4 (two stride-2 convolutions), so
+``img2img translate`` can run it at each photo's own size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+SIZE_MULTIPLE = 4  # the generator halves twice, then doubles twice
+
+
+@keras.saving.register_keras_serializable(package="img2img_cyclegan")
+class ReflectionPadding2D(layers.Layer):
+    """Mirror padding (Keras has none built in): no dark frame at image borders, as in the reference."""
+
+    def __init__(self, padding: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, inputs: Any) -> Any:
+        p = self.padding
+        return ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        batch, height, width, channels = input_shape
+        grow = 2 * self.padding
+        return (batch, None if height is None else height + grow, None if width is None else width + grow, channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding}
+
+
+def _init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def instance_norm() -> layers.Layer:
+    return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)
+
+
+def _conv(filters: int, kernel: int, strides: int = 1, padding: str = "valid") -> layers.Layer:
+    return layers.Conv2D(filters, kernel, strides=strides, padding=padding, kernel_initializer=_init())
+
+
+def _residual_block(x: Any, filters: int) -> Any:
+    y = ReflectionPadding2D(1)(x)
+    y = layers.ReLU()(instance_norm()(_conv(filters, 3)(y)))
+    y = ReflectionPadding2D(1)(y)
+    y = instance_norm()(_conv(filters, 3)(y))
+    return layers.Add()([x, y])
+
+
+def resnet_generator(channels: int, filters: int, blocks: int, name: str) -> keras.Model:
+    """c7s1-64, d128, d256, R256 x blocks, u128, u64, c7s1-3 (Zhu et al. 2017, appendix 7.2)."""
+    image = keras.Input((None, None, channels), name="image")
+    x = ReflectionPadding2D(3)(image)
+    x = layers.ReLU()(instance_norm()(_conv(filters, 7)(x)))
+    for mult in (2, 4):
+        x = layers.ReLU()(instance_norm()(_conv(filters * mult, 3, strides=2, padding="same")(x)))
+    for _ in range(blocks):
+        x = _residual_block(x, filters * 4)
+    for mult in (2, 1):
+        up = layers.Conv2DTranspose(filters * mult, 3, strides=2, padding="same", kernel_initializer=_init())
+        x = layers.ReLU()(instance_norm()(up(x)))
+    x = _conv(channels, 7)(ReflectionPadding2D(3)(x))
+    out = layers.Activation("tanh", dtype="float32", name="translated")(x)
+    return keras.Model(image, out, name=name)
+
+
+def patchgan_discriminator(channels: int, filters: int, layers_count: int, name: str,
+                           spectral_norm: bool = False) -> keras.Model:
+    """70x70 PatchGAN (3 layers): 4x4 convs with padding 1, strides 2 then 1; one logit per patch.
+
+    A 256 px input gives 30x30 logits, as in the reference code. ``spectral_norm`` wraps every conv in
+    Keras' SpectralNormalization (and drops instance norm, as spectrally normalised critics do).
+    """
+
+    def conv(width: int, stride: int = 1) -> layers.Layer:
+        layer = _conv(width, 4, strides=stride)
+        return layers.SpectralNormalization(layer, power_iterations=1) if spectral_norm else layer
+
+    image = keras.Input((None, None, channels), name="image")
+    x = image
+    width = filters
+    for i in range(layers_count + 1):
+        stride = 2 if i < layers_count else 1
+        x = conv(width, stride)(layers.ZeroPadding2D(1)(x))
+        if i > 0 and not spectral_norm:
+            x = instance_norm()(x)
+        x = layers.LeakyReLU(0.2)(x)
+        width = filters * min(2 ** (i + 1), 8)
+    x = conv(1)(layers.ZeroPadding2D(1)(x))
+    out = layers.Activation("linear", dtype="float32", name="patch_logits")(x)
+    return keras.Model(image, out, name=name)
+
+
+def patch_grid(size: int, layers_count: int) -> int:
+    """Side of the logit map for a size x size input (0 when the input is too small)."""
+    for _ in range(layers_count):
+        size = (size + 2 - 4) // 2 + 1
+    for _ in range(2):
+        size = size + 2 - 4 + 1
+    return max(size, 0)

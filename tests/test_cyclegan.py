@@ -1,0 +1,188 @@
+"""CycleGAN on real unpaired emoji: reference architecture, losses, image pools, LR schedule, exact resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import CYCLE_FAST
+
+from img2img.training.run_dir import RunDirectory
+
+
+def _train(cli_run, emoji, out, *extra, expect=0):
+    line, colour = emoji
+    return cli_run("train", "cyclegan", "--data", line, "--data-b", colour, *CYCLE_FAST, "--out", out, *extra,
+                   expect=expect)
+
+
+def _metrics(run):
+    with (run / "metrics.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_networks_follow_the_reference(plugins):
+    """reference.md: ResNet-9 generator 11.4 M parameters, PatchGAN 2.8 M; 256 px gives 30x30 logits;
+    instance norm = one group per channel without affine parameters."""
+    import keras
+
+    from img2img_plugins.cyclegan.networks import patchgan_discriminator, resnet_generator
+
+    generator = resnet_generator(3, 64, 9, "g")
+    discriminator = patchgan_discriminator(3, 64, 3, "d")
+    assert round(generator.count_params() / 1e6, 1) == 11.4
+    assert round(discriminator.count_params() / 1e6, 1) == 2.8
+    assert discriminator(np.zeros((1, 256, 256, 3), np.float32)).shape == (1, 30, 30, 1)
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.GroupNormalization)]
+    assert norms and all(n.groups == n.input.shape[-1] and not n.center and not n.scale for n in norms)
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 4)).astype(np.float32)
+    y = np.asarray(norms[0].__class__(groups=-1, center=False, scale=False, epsilon=1e-5)(x))
+    expected = (x - x.mean(axis=(1, 2), keepdims=True)) / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y, expected, atol=1e-4)  # per image and channel, i.e. instance norm
+
+
+def test_block_count_follows_the_image_size(plugins):
+    model_cls = plugins.models.get("cyclegan")
+    small = model_cls(image_size=64, channels=3, filters=4, d_filters=4)
+    large = model_cls(image_size=256, channels=3, filters=4, d_filters=4)
+    chosen = model_cls(image_size=64, channels=3, filters=4, d_filters=4, blocks=2)
+    assert (small.blocks, large.blocks, chosen.blocks) == (6, 9, 2)
+
+
+def test_learning_rate_schedule_matches_the_reference():
+    """reference.md: lr(E) = 2e-4 (1 - max(0, E - 100) / 101) for 1-based epoch E."""
+    from img2img.training.schedules import ConstantThenLinearDecay
+
+    per_epoch = 7
+    schedule = ConstantThenLinearDecay(2e-4, per_epoch, 100, 100)
+    for epoch in (1, 50, 100, 101, 150, 200):
+        for step in ((epoch - 1) * per_epoch, epoch * per_epoch - 1):
+            expected = 2e-4 * (1 - max(0, epoch - 100) / 101)
+            assert float(schedule(step)) == pytest.approx(expected, rel=1e-6), (epoch, step)
+    assert float(schedule(10_000)) == 0.0
+
+
+def test_image_pool_fills_then_swaps_half(plugins):
+    import keras
+
+    from img2img_plugins.cyclegan.pool import ImagePool
+
+    holder = keras.layers.Layer()
+    pool = ImagePool(holder, "p", 3, (1, 1, 1))
+    seed = keras.random.SeedGenerator(0)
+    first = pool.query(np.array([1.0, 2.0], np.float32).reshape(2, 1, 1, 1), seed)
+    np.testing.assert_array_equal(np.ravel(first), [1.0, 2.0])  # while filling: stored and returned
+    second = pool.query(np.array([3.0, 4.0], np.float32).reshape(2, 1, 1, 1), seed)
+    assert np.ravel(second)[0] == 3.0 and int(pool.count.numpy()) == 3
+    swapped, stored = 0, set(np.ravel(pool.images.numpy()).tolist())
+    for value in range(10, 410):
+        out = float(np.ravel(pool.query(np.full((1, 1, 1, 1), value, np.float32), seed))[0])
+        if out != value:
+            assert out in stored  # an older fake came back ...
+            swapped += 1
+        stored = set(np.ravel(pool.images.numpy()).tolist())
+        assert value in stored or out == value  # ... and the new one took its place
+    assert 160 < swapped < 240  # probability 1/2
+
+
+def test_training_on_emoji_lowers_the_cycle_error(cyclegan_run, plugins, emoji):
+    trained = cyclegan_run
+    import keras
+
+    from img2img.data.images import load_image, to_unit_range
+    from img2img.training.trainer import build_run_model
+
+    rows = _metrics(trained)
+    assert len(rows) == 2 and all(math.isfinite(float(v)) for row in rows for k, v in row.items() if k != "epoch")
+    config = json.loads((trained / "config.json").read_text())
+    assert config["exports"] == {"generator": "generator.keras", "generator-b2a": "generator-b2a.keras"}
+    assert config["settings"]["lambda_cycle"] == 10.0 and config["loss"]["name"] == "lsgan"
+
+    line, _ = emoji
+    a = np.stack([to_unit_range(load_image(p, 3, 32)) for p in sorted(line.iterdir())[:16]])
+    keras.utils.set_random_seed(0)
+    untrained = build_run_model(config, plugins)  # the network at step 0, same seed
+
+    def cycle_error(g, f):
+        return float(np.mean(np.abs(np.asarray(f(g(a))) - a)))
+
+    trained_g = keras.saving.load_model(trained / "generator.keras")
+    trained_f = keras.saving.load_model(trained / "generator-b2a.keras")
+    before = cycle_error(untrained.generator, untrained.generator_b2a)
+    after = cycle_error(trained_g, trained_f)
+    assert after < 0.8 * before, (before, after)
+    grid = trained / "samples" / "epoch-0002.png"
+    assert grid.is_file()
+
+
+def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, tmp_path):
+    """An 8-step run equals 4 steps + resume to 8: weights, optimiser slots, pools and LR all agree."""
+    schedule = ["--set", "pool_size=3", "--set", "lr_constant_epochs=1", "--set", "lr_decay_epochs=2",
+                "--steps-per-epoch", "2", "--seed", "3"]
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    _train(cli_run, emoji, straight, *schedule, "--steps", "8")
+    _train(cli_run, emoji, broken, *schedule, "--steps", "4")
+    result = cli_run("train", "cyclegan", "--out", broken, "--resume", "--steps", "8")
+    assert "at step 4" in result.output
+
+    from img2img.training.trainer import load_run_model
+
+    a = load_run_model(RunDirectory.open(straight), plugins)
+    b = load_run_model(RunDirectory.open(broken), plugins)
+    assert int(b.g_optimizer.iterations.numpy()) == 8 and int(b.pool_a.count.numpy()) == 3
+    assert float(np.abs(b.pool_b.images.numpy()).sum()) > 0  # the pool came back, not an empty one
+    lr = b.g_optimizer.learning_rate
+    assert float(lr) == pytest.approx(2e-4 * (1 - 3 / 3))  # epoch 5 of 1 + 2: decayed to zero
+    for va, vb in zip(a.variables, b.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
+    for opt_a, opt_b in ((a.g_optimizer, b.g_optimizer), (a.d_optimizer, b.d_optimizer)):
+        for va, vb in zip(opt_a.variables, opt_b.variables, strict=True):
+            np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
+    assert json.loads((broken / "checkpoints" / "latest.json").read_text())["epoch"] == 4
+
+
+def test_any_loss_and_penalty_compose(cli_run, emoji, tmp_path):
+    _train(cli_run, emoji, tmp_path / "hinge", "--loss", "hinge", "--penalty", "r1:1", "--steps", "1")
+    assert "penalty_r1" in _metrics(tmp_path / "hinge")[0]
+    _train(cli_run, emoji, tmp_path / "js", "--loss", "js", "--steps", "1")
+    assert math.isfinite(float(_metrics(tmp_path / "js")[0]["bound"]))
+    result = _train(cli_run, emoji, tmp_path / "c", "--penalty", "consensus", "--steps", "1", expect=1)
+    assert "consensus" in result.output and "Traceback" not in result.output
+
+
+def test_two_domains_from_one_source(cli_run, emoji, tmp_path):
+    import shutil
+
+    line, colour = emoji
+    root = tmp_path / "line2colour"
+    shutil.copytree(line, root / "trainA")
+    shutil.copytree(colour, root / "trainB")
+    result = cli_run("train", "cyclegan", "--data", root, *CYCLE_FAST, "--steps", "1", "--out", tmp_path / "r")
+    assert "trainA" in result.output and "trainB" in result.output
+    result = cli_run("train", "cyclegan", "--data", line, *CYCLE_FAST, "--steps", "1", "--out", tmp_path / "x",
+                     expect=1)
+    assert "--data-b" in result.output and "trainA" in result.output
+    result = cli_run("train", "dcgan", "--data", line, "--data-b", colour, "--out", tmp_path / "y", expect=1)
+    assert "drop --data-b" in result.output
+
+
+def test_tfds_unpaired_set_uses_its_trainA_and_trainB_splits(plugins):
+    import tensorflow_datasets as tfds
+
+    from img2img.training.trainer import load_training_data
+
+    config = {"image_size": 32, "settings": {"augment": True}, "channels": None,
+              "training": {"batch_size": 2, "seed": 0},
+              "data": {"source": "tfds:cycle_gan/horse2zebra:trainA", "source_b": "tfds:cycle_gan/horse2zebra:trainB"}}
+    from img2img.data import domain_pair
+
+    assert domain_pair("tfds:cycle_gan/horse2zebra", plugins.datasets) == (
+        "tfds:cycle_gan/horse2zebra:trainA", "tfds:cycle_gan/horse2zebra:trainB")
+    with tfds.testing.mock_data(num_examples=5):
+        data = load_training_data(config, plugins.models.get("cyclegan"), plugins, start_step=0)
+        a, b = next(iter(data.dataset))
+    assert a.shape == (32, 32, 3) and b.shape == (32, 32, 3) and data.count == 5
+    assert "trainA" in data.description and "trainB" in data.description
