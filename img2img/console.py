@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 
 def report(message: str) -> None:
@@ -11,3 +13,18 @@ def report(message: str) -> None:
 
 def warn(message: str) -> None:
     report(f"warning: {message}")
+
+
+_IMPORTED = time.time()
+
+
+def seconds_since_start() -> float:
+    """Seconds since this process started (Linux /proc), else since img2img was imported."""
+    try:
+        with open("/proc/self/stat") as handle:
+            start_ticks = float(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.time() - _IMPORTED

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from img2img.console import report, seconds_since_start
 from img2img.data.images import save_png
 from img2img.training.run_dir import RunDirectory
 
@@ -27,6 +28,19 @@ class NaNGuard(keras.callbacks.Callback):
                 self.diverged = (self.model.step, key, number)
                 self.model.stop_training = True
                 return
+
+
+class FirstStepTimer(keras.callbacks.Callback):
+    """Say once how long start-up took (imports, data scan, tracing, the first step itself)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self.done:
+            self.done = True
+            report(f"first step done {seconds_since_start():.1f} s after start")
 
 
 class StopAtStep(keras.callbacks.Callback):

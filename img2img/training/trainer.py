@@ -237,7 +237,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from img2img.training.callbacks import MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
+        from img2img.training.callbacks import FirstStepTimer, MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
 
         guard = NaNGuard()
         # The grid reads its own stream: iterating the training dataset here would advance its seeded
@@ -250,6 +250,7 @@ class Trainer:
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
         callbacks = [
+            FirstStepTimer(),
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,

@@ -23,6 +23,7 @@ class ImagePool:
         self.count = model.add_weight(shape=(), initializer="zeros", trainable=False, name=f"{name}_count",
                                       dtype="int32")
 
+    @tf.autograph.experimental.do_not_convert  # plain tf.cond below; nothing for AutoGraph to rewrite
     def query(self, fakes: Any, seed: keras.random.SeedGenerator) -> Any:
         if self.size == 0:
             return fakes
@@ -36,7 +37,7 @@ class ImagePool:
             fake = tf.cast(fakes[i], tf.float32)
             coin = keras.random.uniform((), seed=seed)
             slot = keras.random.randint((), 0, self.size, seed=seed)
-            filled = count.read_value() if hasattr(count, "read_value") else count
+            filled = count.read_value()
 
             def fill(fake: Any = fake, filled: Any = filled) -> Any:
                 stored.scatter_nd_update([[filled]], fake[None])

@@ -1,0 +1,133 @@
+"""CycleGAN speed: training s/step and translate images/s at 64 and 128 px (6 and 9 blocks), FLOPs per
+step, achieved GFLOP/s, with XLA (jit_compile) off and on; and the wall time from ``img2img train`` to the
+end of its first step (a separate process, as a user runs it).
+
+Reference figures from this 2-core machine kind are in reference.md ("Compute figures"): PyTorch CycleGAN
+1.29 / 4.04 / 5.44 s per step and keras-io 1.40 / 5.20 / 6.38 s per step (64/6, 128/6, 128/9; batch 1).
+
+    python bench/cyclegan_speed.py --steps 10 --out bench/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+CONFIGS = [(64, 6), (128, 6), (128, 9)]
+PEERS = {(64, 6): (1.29, 1.40), (128, 6): (4.04, 5.20), (128, 9): (5.44, 6.38)}  # PyTorch, keras-io (s/step)
+
+
+def step_flops(model, a, b) -> float:
+    """FLOPs of one training step, counted by TensorFlow's profiler on the traced graph (conv, matmul and
+    their gradients; element-wise ops are not counted)."""
+    import tensorflow as tf
+
+    concrete = tf.function(model.train_step).get_concrete_function((a, b))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profile = tf.compat.v1.profiler.profile(graph=concrete.graph, options=options)
+    return float(profile.total_float_ops)
+
+
+def measure(size: int, blocks: int, jit: bool, steps: int) -> dict[str, float]:
+    import keras
+    import tensorflow as tf
+
+    from img2img.plugins import get_plugins
+
+    plugins = get_plugins()
+    keras.utils.set_random_seed(0)
+    model = plugins.models.get("cyclegan")(image_size=size, channels=3, blocks=blocks)
+    model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  loss=plugins.losses.get("lsgan"), jit_compile=jit)
+    rng = np.random.default_rng(0)
+    batches = [(tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)),
+                tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32))) for _ in range(4)]
+    flops = step_flops(model, *batches[0])
+    train = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True)
+    started = time.perf_counter()
+    train(batches[0])
+    first = time.perf_counter() - started
+    train(batches[1])  # a second warm-up: some kernels pick their algorithm on the first real call
+    started = time.perf_counter()
+    for i in range(steps):
+        out = train(batches[i % 4])
+    float(out["g_loss"])
+    per_step = (time.perf_counter() - started) / steps
+
+    generate = tf.function(lambda x: model.generator(x, training=False), jit_compile=jit)
+    images = batches[0][0]
+    generate(images)
+    started = time.perf_counter()
+    count = max(steps, 10)
+    for _ in range(count):
+        result = generate(images)
+    np.asarray(result)
+    per_image = (time.perf_counter() - started) / count
+    return {"first": first, "step": per_step, "images_per_s": 1.0 / per_image, "flops": flops,
+            "gflops_per_s": flops / per_step / 1e9}
+
+
+def time_to_first_step(size: int, blocks: int, jit: bool, data: tuple[Path, Path]) -> float:
+    """Wall seconds from launching ``img2img train`` until it reports its first step done."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
+                   str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1",
+                   "--set", f"blocks={blocks}", "--set", f"jit_compile={'true' if jit else 'false'}",
+                   "--out", str(Path(tmp) / "run")]
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        match = re.search(r"first step done ([0-9.]+) s after start", result.stderr)
+        return float(match.group(1)) if match else time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+
+    from real_data import emoji_code_points, emoji_folders
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = emoji_folders(Path(tmp), emoji_code_points()[:40], size=128)
+        for size, blocks in CONFIGS:
+            for jit in (False, True):
+                figures = measure(size, blocks, jit, args.steps)
+                figures["start"] = time_to_first_step(size, blocks, jit, data)
+                rows.append((size, blocks, jit, figures))
+                print(f"{size} px, {blocks} blocks, XLA {'on' if jit else 'off'}: {figures['step']:.3f} s/step, "
+                      f"{figures['images_per_s']:.1f} images/s, {figures['flops'] / 1e9:.1f} GFLOP/step, "
+                      f"{figures['gflops_per_s']:.1f} GFLOP/s, first step traced+run {figures['first']:.1f} s, "
+                      f"img2img train to end of first step {figures['start']:.1f} s", flush=True)
+    lines = ["| size | blocks | XLA | s/step | vs PyTorch | vs keras-io | translate images/s | GFLOP/step | GFLOP/s "
+             "| train start to first step (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for size, blocks, jit, f in rows:
+        torch, kerasio = PEERS[(size, blocks)]
+        lines.append(f"| {size} | {blocks} | {'on' if jit else 'off'} | {f['step']:.2f} | {torch / f['step']:.2f}x "
+                     f"| {kerasio / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
+                     f"| {f['gflops_per_s']:.1f} | {f['start']:.1f} |")
+    table = "\n".join(lines)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cyclegan_speed.md").write_text(
+        "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
+        f"`python bench/cyclegan_speed.py --steps {args.steps}`; 'vs' columns are peer s/step divided by ours "
+        "(reference.md).\n\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Peak memory and speed of ``img2img translate`` over N and 10 N files of mixed sizes.
+
+Translate streams files through tf.data one at a time, so peak memory should barely move when the folder
+grows tenfold. Each size runs in a fresh process (the CLI itself); the figure is its peak resident set
+size (VmHWM), read from /proc just before it exits.
+
+    python bench/translate_memory.py --model RUN_DIR [--images 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CHILD = """
+import sys, atexit
+def peak():
+    value = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
+    print(f"PEAK_KB {value}", file=sys.stderr)
+atexit.register(peak)
+from img2img.cli import main
+sys.argv = ['img2img', *sys.argv[1:]]
+main()
+"""
+
+
+def make_folder(root: Path, count: int) -> Path:
+    """Crops of scikit-learn's real photos, 48-160 px on each side, in a few sub-folders."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        h, w = (int(v) for v in rng.integers(48, 161, 2))
+        top, left = int(rng.integers(0, photo.shape[0] - h)), int(rng.integers(0, photo.shape[1] - w))
+        folder = root / f"part{i % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(photo[top:top + h, left:left + w]).save(folder / f"{i:06d}.jpg", quality=90)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="a run directory of an image-to-image model")
+    parser.add_argument("--images", type=int, default=300)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (args.images, args.images * 10):
+            folder = make_folder(Path(tmp) / f"in{count}", count)
+            result = subprocess.run([sys.executable, "-c", CHILD, "translate", str(folder), "--model",
+                                     str(args.model), "--out", str(Path(tmp) / f"out{count}")],
+                                    capture_output=True, text=True, check=True)
+            peak = int(result.stderr.rsplit("PEAK_KB", 1)[1].split()[0]) / 1024
+            rate = float(result.stdout.rsplit("(", 1)[1].split()[0])
+            written = sum(1 for _ in (Path(tmp) / f"out{count}").rglob("*.png"))
+            assert written == count, (written, count)
+            rows.append((count, peak, rate))
+    print("| files | peak RSS (MiB) | images/s |\n|---|---|---|")
+    for count, peak, rate in rows:
+        print(f"| {count} | {peak:.0f} | {rate:.1f} |")
+    print(f"peak memory ratio for {rows[1][0] // rows[0][0]}x the files: {rows[1][1] / rows[0][1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
