@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--filters", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra model option for img2img train, e.g. lambda_cycle=5")
     parser.add_argument("--work", type=Path, default=Path("bench-work/cyclegan-quality"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
@@ -131,6 +133,8 @@ def main() -> None:
                "--set", f"filters={args.filters}", "--set", f"d_filters={args.filters}",
                "--set", f"lr_constant_epochs={epochs // 2}", "--set", f"lr_decay_epochs={epochs - epochs // 2}",
                "--seed", str(args.seed), "--out", str(run)]
+    for setting in args.settings:
+        command += ["--set", setting]
     if (run / "config.json").exists():
         command.append("--resume")
     print(" ".join(command[2:]), flush=True)
@@ -161,9 +165,10 @@ def main() -> None:
     report = "\n".join([
         f"Emoji line art -> colour, {SIZE} px, {len(held)} held-out emoji scored against their own colour "
         "version.",
-        f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}, "
+        f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}"
+        f"{''.join(', ' + x for x in args.settings)}, "
         f"{train_seconds / 60:.1f} min on this machine's CPU "
-        f"(`python bench/cyclegan_quality.py --steps {args.steps}`).",
+        f"(`python bench/cyclegan_quality.py {' '.join(sys.argv[1:])}`).",
         f"KID features: {name}; 100 subsets of 100.", "", *lines, "",
         f"Beats both baselines on all three: {'yes' if beats else 'no'}.", ""])
     print(report)

@@ -4,7 +4,10 @@ Translate streams files through tf.data one at a time, so peak memory should bar
 grows tenfold. Each size runs in a fresh process (the CLI itself); the figure is its peak resident set
 size (VmHWM), read from /proc just before it exits.
 
-    python bench/translate_memory.py --model RUN_DIR [--images 300]
+    python bench/translate_memory.py --model RUN_DIR [--images 300] [--shapes 16]
+
+Memory that grows with the number of *distinct sizes* (oneDNN and TensorFlow cache kernels per shape, up to
+their capacity) is told apart from growth with the number of files by running with --shapes.
 """
 
 from __future__ import annotations
@@ -30,15 +33,17 @@ main()
 """
 
 
-def make_folder(root: Path, count: int) -> Path:
-    """Crops of scikit-learn's real photos, 48-160 px on each side, in a few sub-folders."""
+def make_folder(root: Path, count: int, shapes: int) -> Path:
+    """Crops of scikit-learn's real photos, 48-160 px on each side, in a few sub-folders; with ``shapes``
+    > 0 the sizes come from that many distinct (height, width) pairs, as in a folder from a few cameras."""
     from sklearn.datasets import load_sample_images
 
     photos = load_sample_images().images
     rng = np.random.default_rng(0)
+    palette = [tuple(int(v) for v in rng.integers(48, 161, 2)) for _ in range(shapes)]
     for i in range(count):
         photo = photos[i % len(photos)]
-        h, w = (int(v) for v in rng.integers(48, 161, 2))
+        h, w = palette[int(rng.integers(len(palette)))] if palette else (int(v) for v in rng.integers(48, 161, 2))
         top, left = int(rng.integers(0, photo.shape[0] - h)), int(rng.integers(0, photo.shape[1] - w))
         folder = root / f"part{i % 5}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -50,11 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="a run directory of an image-to-image model")
     parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--shapes", type=int, default=0, help="distinct image sizes (0: every file its own)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in (args.images, args.images * 10):
-            folder = make_folder(Path(tmp) / f"in{count}", count)
+            folder = make_folder(Path(tmp) / f"in{count}", count, args.shapes)
             result = subprocess.run([sys.executable, "-c", CHILD, "translate", str(folder), "--model",
                                      str(args.model), "--out", str(Path(tmp) / f"out{count}")],
                                     capture_output=True, text=True, check=True)
