@@ -310,5 +310,6 @@ class GAN(keras.Model):
 
 
 def _zeros_for_none(grads: list[Any], variables: list[Any]) -> list[Any]:
-    """A variable the loss does not reach gets a zero gradient, not None."""
-    return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
+    """Dense gradients: zeros for a variable the loss does not reach (not None), and embeddings' sparse
+    IndexedSlices made dense, so joint terms can add and square them."""
+    return [ops.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables, strict=True)]

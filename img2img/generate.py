@@ -42,10 +42,17 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
         if label not in class_names:
             raise Img2ImgError(f"--label {label!r}: not a class of this model; valid labels: {', '.join(class_names)}")
         labels = np.full((count,), class_names.index(label), np.int32)
+    elif model_cls.conditional and class_names:  # no --label: go round the classes, and say which in the name
+        labels = (np.arange(count) % len(class_names)).astype(np.int32)
 
     out = Path(out)
     vectors = model_cls.data_kind == "vectors"
-    targets = [out / "samples.csv"] if vectors else [out / f"{i:04d}.png" for i in range(count)]
+    if vectors:
+        targets = [out / "samples.csv"]
+    elif labels is not None and label is None:
+        targets = [out / f"{i:04d}-{class_names[int(k)]}.png" for i, k in enumerate(labels)]
+    else:
+        targets = [out / f"{i:04d}.png" for i in range(count)]
     existing = [p for p in targets if p.exists()]
     if existing and not overwrite:
         raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "

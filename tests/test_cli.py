@@ -54,7 +54,7 @@ def _one_clear_line(result) -> str:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["train", "nope", "--data", "x"], "unknown model 'nope'; valid models: cyclegan, dcgan"),
+        (["train", "nope", "--data", "x"], "unknown model 'nope'; valid models: cgan, cyclegan, dcgan"),
         (["train", "dcgan", "--data", "{digits}", "--loss", "nope"], "unknown loss 'nope'; valid losses: "),
         (["train", "dcgan", "--data", "{missing}"], "no such folder"),
         (["train", "dcgan", "--data", "{empty}"], "no image files found"),

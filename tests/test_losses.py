@@ -141,6 +141,12 @@ def _tiny_model(name: str, spectral_norm: bool):
         model = MANAGER.models.get(name)(image_size=0, channels=0, sample_shape=(2,), latent_dim=4, hidden=8,
                                          layers=2, spectral_norm=spectral_norm, plot_extent=5.0)
         return model, np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    if name == "cgan":
+        from sklearn.datasets import load_digits
+
+        model = MANAGER.models.get(name)(image_size=16, channels=1, num_classes=10, filters=8, latent_dim=8,
+                                         embed_dim=4, d_norm="layer", spectral_norm=spectral_norm)
+        return model, (_digits(16), load_digits().target[:64].astype(np.int32))  # (images, labels) batches
     if name == "cyclegan":
         model = MANAGER.models.get(name)(image_size=32, channels=1, filters=4, d_filters=4, blocks=1,
                                          pool_size=4, spectral_norm=spectral_norm)

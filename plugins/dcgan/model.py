@@ -64,10 +64,14 @@ class DCGAN(GAN):
         return start, doublings, int(self.settings["filters"])
 
     def build_generator(self) -> keras.Model:
-        start, doublings, filters = self._plan()
         z = keras.Input((self.latent_dim,), name="z")
+        return keras.Model(z, self.generator_from(z), name="generator")
+
+    def generator_from(self, vector: keras.KerasTensor) -> keras.KerasTensor:
+        """The generator's layers from a code vector (z, or z with a label embedding) to the image."""
+        start, doublings, filters = self._plan()
         width = filters * 2 ** (doublings - 1)
-        x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=_init())(z)
+        x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=_init())(vector)
         x = layers.Reshape((start, start, width))(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
@@ -79,8 +83,7 @@ class DCGAN(GAN):
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
         x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=_init())(x)
-        out = layers.Activation("tanh", dtype="float32", name="image")(x)
-        return keras.Model(z, out, name="generator")
+        return layers.Activation("tanh", dtype="float32", name="image")(x)
 
     def _d_layer(self, layer: layers.Layer) -> layers.Layer:
         if self.settings["spectral_norm"]:
@@ -96,8 +99,16 @@ class DCGAN(GAN):
         return None
 
     def build_discriminator(self) -> keras.Model:
-        _, doublings, filters = self._plan()
         image = keras.Input((self.image_size, self.image_size, self.channels), name="image")
+        return keras.Model(image, self.logit_from(self.discriminator_features(image)), name="discriminator")
+
+    def logit_from(self, features: keras.KerasTensor) -> keras.KerasTensor:
+        logit = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")
+        return self._d_layer(logit)(features)
+
+    def discriminator_features(self, image: keras.KerasTensor) -> keras.KerasTensor:
+        """The critic's convolutions, flattened: what its final linear layer (and a projection) reads."""
+        _, doublings, filters = self._plan()
         x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init()))(image)
         x = layers.LeakyReLU(0.2)(x)
         for i in range(1, doublings):
@@ -106,6 +117,4 @@ class DCGAN(GAN):
                                             kernel_initializer=_init()))(x)
             x = norm(x) if norm is not None else x
             x = layers.LeakyReLU(0.2)(x)
-        x = layers.Flatten()(x)
-        logit = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")
-        return keras.Model(image, self._d_layer(logit)(x), name="discriminator")
+        return layers.Flatten()(x)
