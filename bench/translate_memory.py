@@ -6,8 +6,8 @@ size (VmHWM), read from /proc just before it exits.
 
     python bench/translate_memory.py --model RUN_DIR [--images 300] [--shapes 16]
 
-Memory that grows with the number of *distinct sizes* (oneDNN and TensorFlow cache kernels per shape, up to
-their capacity) is told apart from growth with the number of files by running with --shapes.
+Memory that grows with the number of *distinct sizes* (per-shape state somewhere below TensorFlow) is told
+apart from growth with the number of files by running with --shapes.
 """
 
 from __future__ import annotations
