@@ -140,14 +140,12 @@ class Translator:
 
     def __init__(self, model: Path, direction: str, plugins: PluginManager) -> None:
         from img2img.generate import load_generator
+        from img2img.training.trainer import run_model_class
 
         run = RunDirectory.open(model, option="--model")
         config = run.read_config()
-        name = config["model"]["name"]
-        if name not in plugins.models:  # its plugin registers the network's custom layers
-            raise Img2ImgError(f"--model {model}: trained with model {name!r} from plugin "
-                               f"{config['model'].get('plugin')!r}, which is not installed")
-        model_cls = plugins.models.get(name)
+        model_cls = run_model_class(run, config, plugins)
+        name = model_cls.name
         directions = config.get("translate", {}).get("directions") or dict(model_cls.translations)
         if not directions:
             raise Img2ImgError(f"--model {model}: model {name!r} generates images from noise and cannot translate "
@@ -178,9 +176,11 @@ class Translator:
         return np.asarray(self._call(batch))
 
 
-def _decoded(jobs: list[Job], channels: int, size: int | None, translator: Translator) -> Iterator[tuple[int, Any]]:
+def _decoded(jobs: list[Job], size: int | None, translator: Translator) -> Iterator[tuple[int, Any]]:
     """(job index, padded float image and original size | None when unreadable), decoded in parallel."""
     import tensorflow as tf
+
+    channels = translator.channels
 
     def decode(index: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         job = jobs[int(index)]
@@ -222,7 +222,7 @@ def translate_files(jobs: list[Job], translator: Translator, *, size: int | None
         progress(len(pending))
         pending.clear()
 
-    for index, item in _decoded(jobs, translator.channels, size, translator):
+    for index, item in _decoded(jobs, size, translator):
         if item is None:
             result.unreadable.append(jobs[index].source)
             progress(1)

@@ -26,7 +26,6 @@ from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
 
 CONFIG = "config.json"
-GENERATOR = "generator.keras"
 KEEP_CHECKPOINTS = 3
 
 
@@ -50,7 +49,6 @@ class RunDirectory:
         self.samples = self.path / "samples"
         self.logs = self.path / "logs"
         self.metrics_csv = self.path / "metrics.csv"
-        self.generator_path = self.path / GENERATOR
         self.config_path = self.path / CONFIG
 
     @staticmethod

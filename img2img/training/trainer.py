@@ -214,7 +214,7 @@ class Trainer:
             self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
                       "pass a larger --steps or --epochs to train further")
             return TrainResult(run, start_step, latest["epoch"] if latest else 0, 0.0, {})
-        return self.fit(model, data, run, training, latest)
+        return self.fit(model, data, run, config, latest)
 
     def plan(self, data: ImageData, training: dict[str, Any]) -> dict[str, int]:
         """Steps per epoch defaults to one pass over the data; --steps may end mid-epoch."""
@@ -231,18 +231,18 @@ class Trainer:
             per_epoch = min(per_epoch, total)
         return {"steps": int(total), "steps_per_epoch": int(per_epoch)}
 
-    def fit(self, model: Any, data: ImageData, run: RunDirectory, plan: dict[str, Any],
+    def fit(self, model: Any, data: ImageData, run: RunDirectory, config: dict[str, Any],
             latest: dict[str, Any] | None) -> TrainResult:
-        """``plan`` is the config's training section: seed, batch_size, steps and steps_per_epoch."""
+        """Train as the config's training section plans it: seed, batch_size, steps and steps_per_epoch."""
         import keras
         import tensorflow as tf
 
         from img2img.training.callbacks import FirstStepTimer, MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
 
+        plan = config["training"]
         guard = NaNGuard()
         # The grid reads its own stream: iterating the training dataset here would advance its seeded
         # shuffle, and a resumed run (which reads the stored grid instead) would then see other batches.
-        config = run.read_config()
         model_cls = self.plugins.models.get(config["model"]["name"])
         checkpoint = RunCheckpoint(run, guard, grid_inputs(
             run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset))
@@ -374,15 +374,22 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     return model
 
 
-def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
-    """Rebuild a run's model from config.json and its latest checkpoint (needs the model's plugin)."""
-    config = run.read_config()
+def run_model_class(run: RunDirectory, config: dict[str, Any], plugins: PluginManager) -> Any:
+    """The model class a run was trained with; a clear error when its plugin is not installed (the plugin
+    also registers any custom layers its exported networks need)."""
     name = config["model"]["name"]
     if name not in plugins.models:
         raise Img2ImgError(
             f"{run.path} was trained with model {name!r} from plugin {config['model'].get('plugin')!r}, "
             f"which is not installed; install it with 'img2img install'"
         )
+    return plugins.models.get(name)
+
+
+def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
+    """Rebuild a run's model from config.json and its latest checkpoint (needs the model's plugin)."""
+    config = run.read_config()
+    run_model_class(run, config, plugins)
     model = build_run_model(config, plugins)
     state = run.latest()
     if state is None:
