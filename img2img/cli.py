@@ -73,6 +73,8 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same first steps.")
 @click.option("--precision", type=click.Choice(["float32", "mixed"]), default="float32", show_default=True,
               help="mixed: float16 on a GPU, bfloat16 on a CPU; weights stay float32.")
+@click.option("--text-encoder", help="Text-conditioned models: encoder of the captions (default: the model's "
+              "own; see 'img2img models').")
 @friendly_errors
 def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[str, ...],
           settings: tuple[str, ...], **options: Any) -> None:
@@ -112,9 +114,10 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
 
 # ----- translate -----------------------------------------------------------------------------------
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory of an image-to-image model (e.g. from 'img2img train cyclegan').")
+              help="A run directory: an image-to-image model (e.g. 'img2img train cyclegan'), or a text-to-image "
+              "one for --prompt.")
 @click.option("--direction", default="a2b", show_default=True, help="a2b (--data -> --data-b) or b2a.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True,
               help="Output folder; never an input folder.")
@@ -124,20 +127,42 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
               help="png: lossless PNG named after the input's stem; same: keep each input's extension.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Consecutive images of the same size translated together.")
+@click.option("--prompt", "prompts", multiple=True, metavar="TEXT",
+              help="Draw images of this text (text-to-image models); repeatable.")
+@click.option("--prompts", "prompts_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="A text file of prompts, one per line.")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Images per prompt, each from its own latent vector.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Prompts: same seed, same images.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @friendly_errors
 def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: Path, size: int | None,
-              output_format: str, batch_size: int, overwrite: bool) -> None:
-    """Translate image files and folders (searched recursively) into --out.
+              output_format: str, batch_size: int, prompts: tuple[str, ...], prompts_file: Path | None,
+              count: int, seed: int, overwrite: bool) -> None:
+    """Translate image files and folders (searched recursively) into --out, or draw text prompts.
 
     Outputs keep each file's path relative to its input folder and its stem. Images are translated at
     their own size (mirror-padded to what the network needs, then cropped back) unless --size is given.
     Grey, RGBA (on white), palette, 16-bit and EXIF-rotated files are read right-side up.
 
+    With --prompt TEXT (repeatable) or --prompts FILE and a text-to-image run, writes --count images per
+    prompt named NNNN-words-of-the-prompt.png (NNNN: the prompt's position, from 0001).
+
     Exit status: 0 when at least one image was converted (unreadable files are named in a warning);
     1 when nothing could be converted or an option is wrong; 130 when interrupted (finished outputs are
     kept, none is half-written).
     """
+    if prompts or prompts_file:
+        if inputs:
+            raise click.UsageError("give image INPUTs or --prompt/--prompts, not both")
+        from img2img.prompts import draw_prompts, read_prompts
+
+        texts = read_prompts(list(prompts), prompts_file)
+        written = draw_prompts(model_path, texts, count, out, seed=seed, overwrite=overwrite, plugins=get_plugins())
+        click.echo(f"Drew {len(written)} image(s) for {len(texts)} prompt(s) into {out}")
+        return
+    if not inputs:
+        raise click.UsageError("give image files or folders to translate, or --prompt TEXT / --prompts FILE")
     from img2img.translate import Translator, collect_jobs, refuse_overwrites, translate_files
 
     jobs = collect_jobs(list(inputs), out, output_format)

@@ -37,6 +37,10 @@ class GAN(keras.Model):
     default_image_size: ClassVar[int] = 64
     domains: ClassVar[int] = 1  # two-domain models (CycleGAN) take --data-b
     conditional: ClassVar[bool] = False  # True: the generator takes class labels (generate --label)
+    # True: the generator takes a text encoder's caption embeddings (translate --prompt); the trainer feeds
+    # (image, embedding) batches and the run stores the encoder's name and dimension.
+    text_conditional: ClassVar[bool] = False
+    default_text_encoder: ClassVar[str] = ""  # used when train gets no --text-encoder
     data_kind: ClassVar[str] = "images"  # or "vectors" (toy distributions), matched against --data
     options: ClassVar[dict[str, Option]] = {}
     channels_supported: ClassVar[tuple[int, ...]] = (1, 3)
@@ -69,12 +73,14 @@ class GAN(keras.Model):
         num_classes: int = 0,
         seed: int = 0,
         sample_shape: tuple[int, ...] | None = None,
+        text_dim: int = 0,
         **options: Any,
     ) -> None:
         super().__init__(name=self.name.replace("-", "_"))
         self.image_size = image_size
         self.channels = channels
         self.num_classes = num_classes
+        self.text_dim = text_dim  # the text encoder's embedding size (text-conditional models)
         self.sample_shape = tuple(sample_shape) if sample_shape else (image_size, image_size, channels)
         self.settings = {**self.default_settings(), **options}
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -163,6 +169,11 @@ class GAN(keras.Model):
     def discriminator_inputs(self, images: Any, labels: Any | None) -> Any:
         return images
 
+    def mismatched_conditions(self, labels: Any) -> Any | None:
+        """Conditions that do not belong to the batch's real images, for a matching-aware critic (GAN-CLS,
+        reference.md): real images scored with them count as fakes. None (the default) adds no such term."""
+        return None
+
     # ----- training -----------------------------------------------------------------------------
     def compile(
         self,
@@ -222,11 +233,19 @@ class GAN(keras.Model):
 
         return critic
 
-    def _critic_losses(self, critic: Any, real: Any, fake: Any) -> tuple[Any, Any, list[Any], Any, Any]:
-        """Critic loss plus weighted critic penalties; call inside the tape that differentiates them."""
+    def _critic_losses(self, critic: Any, real: Any, fake: Any,
+                       labels: Any = None) -> tuple[Any, Any, list[Any], Any, Any]:
+        """Critic loss plus weighted critic penalties; call inside the tape that differentiates them.
+
+        With mismatched conditions, the fake side holds the generated images and, in equal number, real
+        images under wrong conditions: every loss averages each side, so each kind weighs one half."""
         real_out = critic(real)
         fake_out = critic(fake)
-        d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_out)
+        wrong = self.mismatched_conditions(labels) if labels is not None else None
+        fake_side = fake_out
+        if wrong is not None:
+            fake_side = ops.concatenate([self._critic(wrong)(real), fake_out], axis=0)
+        d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_side)
         values = [weight * penalty(critic, real, fake, self.seed_generator)
                   for penalty, weight in self.penalties if not penalty.joint]
         total = d_loss + sum(values) if values else d_loss
@@ -236,10 +255,15 @@ class GAN(keras.Model):
         z = self.sample_latent(batch_size)
         return ops.cast(self.generator(self.generator_inputs(z, labels), training=True), dtype)
 
+    def _generator_layer_losses(self) -> Any:
+        """What the generator's layers added with ``add_loss`` in its last call (e.g. StackGAN's KL term)."""
+        losses = self.generator.losses
+        return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses])) if losses else 0.0
+
     def _critic_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:
         fake = self._fake(ops.shape(real)[0], labels, real.dtype)
         with tf.GradientTape() as tape:
-            total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake)
+            total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake, labels)
             scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
         variables = self.discriminator_variables()
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
@@ -249,7 +273,7 @@ class GAN(keras.Model):
     def _generator_step(self, critic: Any, real: Any, labels: Any) -> Any:
         with tf.GradientTape() as tape:
             fake_out = critic(self._fake(ops.shape(real)[0], labels, real.dtype))
-            g_loss = self.adversarial_loss.generator_loss(fake_out)
+            g_loss = self.adversarial_loss.generator_loss(fake_out) + self._generator_layer_losses()
             scaled = self.g_optimizer.scale_loss(g_loss)
         variables = self.generator_variables()
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
@@ -264,8 +288,8 @@ class GAN(keras.Model):
         with tf.GradientTape(persistent=True) as outer:
             with tf.GradientTape(persistent=True) as inner:
                 fake = self._fake(ops.shape(real)[0], labels, real.dtype)
-                total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake)
-                g_loss = self.adversarial_loss.generator_loss(fake_out)
+                total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake, labels)
+                g_loss = self.adversarial_loss.generator_loss(fake_out) + self._generator_layer_losses()
             d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
             g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
             joint_values = [weight * penalty.joint_term(d_grads, g_grads)

@@ -36,6 +36,20 @@ def emoji(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return emoji_folders(tmp_path_factory.mktemp("data") / "emoji", points[:: len(points) // 48][:48], size=32)
 
 
+# A narrow text-to-image model at 16 px.
+TEXT_FAST = ["--image-size", "16", "--set", "filters=8", "--set", "latent_dim=16", "--set", "text_code=16",
+             "--batch-size", "16"]
+
+
+@pytest.fixture(scope="session")
+def captioned_emoji(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """64 real colour emoji, each with its Unicode name and a sentence as captions in NAME.txt."""
+    from real_data import captioned_emoji_folder, emoji_code_points
+
+    points = emoji_code_points()
+    return captioned_emoji_folder(tmp_path_factory.mktemp("data") / "captioned", points[:: len(points) // 64][:64])
+
+
 @pytest.fixture(scope="session")
 def cyclegan_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Path]) -> Path:
     """A 30-step CycleGAN run (line art -> colour emoji, 32 px), shared by read-only tests."""

@@ -69,3 +69,20 @@ def emoji_folders(root: Path, code_points: list[int], size: int = 64) -> tuple[P
         for cp in code_points:
             render_emoji(cp, size, style).save(folder / f"{cp:x}.png")
     return line, colour
+
+
+def emoji_caption(code_point: int) -> list[str]:
+    """An emoji's captions: its Unicode name ("baby chick") and a sentence around it."""
+    import unicodedata
+
+    name = unicodedata.name(chr(code_point), f"emoji {code_point:x}").lower()
+    return [name, f"a small picture of a {name}"]
+
+
+def captioned_emoji_folder(root: Path, code_points: list[int], size: int = 32) -> Path:
+    """Colour emoji as NAME.png with their captions in NAME.txt, as a user would lay out image-caption pairs."""
+    root.mkdir(parents=True, exist_ok=True)
+    for cp in code_points:
+        render_emoji(cp, size, "colour").save(root / f"{cp:x}.png")
+        (root / f"{cp:x}.txt").write_text("\n".join(emoji_caption(cp)) + "\n", encoding="utf-8")
+    return root

@@ -152,6 +152,16 @@ def _tiny_model(name: str, spectral_norm: bool):
                                          pool_size=4, spectral_norm=spectral_norm)
         digits = _digits(32)
         return model, (digits[:32], digits[32:])  # fit(x, y) hands train_step the (a, b) pair
+    if name in ("gan-cls", "stackgan"):
+        from sklearn.datasets import load_digits
+
+        extra = {"ca_dim": 4} if name == "stackgan" else {}
+        model = MANAGER.models.get(name)(image_size=16, channels=1, text_dim=8, filters=8, latent_dim=8, text_code=4,
+                                         d_norm="layer", spectral_norm=spectral_norm, **extra)
+        # One fixed unit vector per digit class stands in for its caption's embedding.
+        classes = np.random.default_rng(1).normal(size=(10, 8)).astype(np.float32)
+        classes /= np.linalg.norm(classes, axis=1, keepdims=True)
+        return model, (_digits(16), classes[load_digits().target[:64]])
     raise AssertionError(f"add a tiny configuration for the new built-in model {name!r}")
 
 

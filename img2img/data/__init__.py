@@ -37,11 +37,15 @@ class DataRequest:
     # says which side to stream. Sources that draw fresh samples (toy) use another seed for "holdout".
     holdout_fraction: float = 0.0
     part: str = "train"
+    # Text-conditioned models: stream (image, caption id) where the source has captions (a .txt file
+    # beside each image); the id indexes ImageData.captions, drawn per element among the image's lines.
+    captions: bool = False
 
 
 @dataclass
 class ImageData:
-    """A stream of float32 images in [-1, 1] (with int32 labels when ``class_names`` is set).
+    """A stream of float32 images in [-1, 1] (with int32 labels when ``class_names`` is set, or int32
+    caption ids into ``captions`` when that is set).
 
     Sources of plain vectors (toy distributions) set ``channels`` to 0 and ``sample_shape`` to the
     vector's shape; models declare which kind they take (``GAN.data_kind``).
@@ -53,6 +57,7 @@ class ImageData:
     class_names: list[str] | None
     description: str
     sample_shape: tuple[int, ...] | None = None
+    captions: list[str] | None = None  # set when the stream yields (image, caption id)
 
     @property
     def kind(self) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from img2img.console import warn
 from img2img.data import DataRequest, DataSource, ImageData
+from img2img.data.captions import draw_caption, index_captions
 from img2img.data.images import UnreadableImage, is_grey, is_image_path, load_image, probe, to_unit_range
 from img2img.errors import Img2ImgError
 
@@ -112,15 +113,29 @@ class FolderSource(DataSource):
             ok.set_shape(())
             return image, label, ok
 
-        ds = tf.data.Dataset.from_tensor_slices(
-            ([str(p) for p in scan.files], tf.constant(label_ids, tf.int32))
-        )
+        captions = None
+        if request.captions:
+            found = index_captions(scan.files)
+            if found is not None:
+                captions, kept = found
+                scan.files = [scan.files[i] for i in kept]
+        if captions is not None:
+            ds = tf.data.Dataset.from_tensor_slices(
+                ([str(p) for p in scan.files], tf.constant(captions.starts, tf.int32),
+                 tf.constant(captions.counts, tf.int32))
+            )
+        else:
+            ds = tf.data.Dataset.from_tensor_slices(
+                ([str(p) for p in scan.files], tf.constant(label_ids, tf.int32))
+            )
         if request.shuffle:
             ds = ds.shuffle(len(scan.files), seed=request.seed, reshuffle_each_iteration=True)
         if request.repeat:
             ds = ds.repeat()
         if request.skip:
             ds = ds.skip(request.skip)
+        if captions is not None:
+            ds = draw_caption(ds, captions, request.seed, request.skip)
         ds = ds.map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         ds = ds.filter(lambda image, label, ok: ok)
 
@@ -130,7 +145,11 @@ class FolderSource(DataSource):
         def image_only(image: tf.Tensor, label: tf.Tensor, ok: tf.Tensor) -> tf.Tensor:
             return image
 
-        ds = ds.map(with_label if class_names else image_only)
+        ds = ds.map(with_label if class_names or captions is not None else image_only)
+        if captions is not None:
+            return ImageData(ds, len(scan.files), channels, None,
+                             f"{scan.root} ({len(scan.files)} captioned images, {len(captions.captions)} captions)",
+                             captions=captions.captions)
         classes = f", {len(class_names)} classes" if class_names else ""
         return ImageData(ds, len(scan.files), channels, class_names, f"{scan.root} ({len(scan.files)} images{classes})")
 

@@ -46,6 +46,8 @@ class AdversarialLoss:
         return {**defaults, **getattr(self, "values", {})}
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        """``fake`` may hold more outputs than ``real`` (a matching-aware critic adds real images under wrong
+        conditions to the fake side): average each side separately, never pair them element by element."""
         raise NotImplementedError
 
     def generator_loss(self, fake: Tensor) -> Tensor:

@@ -47,6 +47,7 @@ class TrainRequest:
     seed: int = 0
     precision: str = "float32"
     verbose: int | str = "auto"
+    text_encoder: str | None = None
 
 
 @dataclass
@@ -128,6 +129,14 @@ class Trainer:
                     "holding trainA/ and trainB/, or tfds:NAME whose splits are trainA and trainB"
                 )
             data_a, data_b = pair
+        text_encoder = None
+        if model_cls.text_conditional:
+            name = r.text_encoder or model_cls.default_text_encoder
+            encoder = self.plugins.text_encoders.get(name)
+            text_encoder = {"name": encoder.name, "dimension": int(encoder.dimension),
+                            "plugin": self.plugins.text_encoders.plugin_of(encoder.name)}
+        elif r.text_encoder:
+            raise Img2ImgError(f"--text-encoder: model {r.model!r} is not text-conditioned; drop --text-encoder")
         return {
             "img2img_version": __version__,
             "model": {"name": r.model, "plugin": self.plugins.models.plugin_of(r.model)},
@@ -136,6 +145,7 @@ class Trainer:
             "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss.name)},
             "penalties": [{"name": p.name, "weight": w} for p, w in penalties],
             "data": {"source": data_a, "source_b": data_b},
+            "text_encoder": text_encoder,
             "training": {"batch_size": r.batch_size, "seed": r.seed, "precision": r.precision},
             "plugins": {name: info.version for name, info in sorted(self.plugins.infos.items())},
         }
@@ -149,6 +159,8 @@ class Trainer:
             )
         if r.loss and r.loss.partition(":")[0] != config["loss"]["name"]:
             raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
+        if r.text_encoder and r.text_encoder != (config.get("text_encoder") or {}).get("name"):
+            raise Img2ImgError("--resume: a run keeps the text encoder it was trained with; drop --text-encoder")
         if r.settings or r.penalties or r.image_size:
             raise Img2ImgError(
                 "--resume continues a run as it was configured; --set, --penalty and --image-size "
@@ -196,6 +208,7 @@ class Trainer:
             )
         config["channels"] = data.channels
         config["class_names"] = data.class_names
+        config["captions"] = data.captions[:1000] if data.captions else None  # what prompts it learnt from
         config["sample_shape"] = list(data.sample_shape) if data.sample_shape else None
         config["data"]["count"] = data.count
 
@@ -317,8 +330,9 @@ def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginMa
     skip = start_step * training["batch_size"]
 
     def load(source: str, channels: int | None, seed: int) -> ImageData:
-        data = load_source(source, DataRequest(image_size=load_size, channels=channels, seed=seed, skip=skip),
-                           plugins.datasets)
+        request = DataRequest(image_size=load_size, channels=channels, seed=seed, skip=skip,
+                              captions=model_cls.text_conditional)
+        data = load_source(source, request, plugins.datasets)
         if data.kind != model_cls.data_kind:
             raise Img2ImgError(f"--data {source}: gives {data.kind}, but model {model_cls.name!r} trains on "
                                f"{model_cls.data_kind}")
@@ -329,6 +343,8 @@ def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginMa
         return data
 
     first = load(config["data"]["source"], config.get("channels"), training["seed"])
+    if model_cls.text_conditional:
+        return with_caption_embeddings(first, config, plugins)
     if model_cls.domains < 2:
         return first
     # Domain B in A's channels, shuffled with another seed so that equal folders are not paired in order.
@@ -340,6 +356,59 @@ def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginMa
     pairs = tf.data.Dataset.zip((images_only(first), images_only(second)))
     return ImageData(pairs, max(first.count, second.count), first.channels, None,
                      f"A: {first.description}; B: {second.description}")
+
+
+_embedding_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+
+def run_text_encoder(config: dict[str, Any], plugins: PluginManager, option: str = "--model") -> Any:
+    """The encoder a run was trained with, checked to give embeddings of the stored size."""
+    stored = config.get("text_encoder") or {}
+    name = stored.get("name")
+    if not name:
+        raise Img2ImgError(f"{option}: this run has no text encoder; it was not trained on captions")
+    if name not in plugins.text_encoders:
+        raise Img2ImgError(f"{option}: the run was trained with text encoder {name!r} from plugin "
+                           f"{stored.get('plugin')!r}, which is not installed; install it with 'img2img install'")
+    encoder = plugins.text_encoders.get(name)
+    if int(encoder.dimension) != int(stored["dimension"]):
+        raise Img2ImgError(f"{option}: text encoder {name!r} now gives {encoder.dimension}-d embeddings, but the "
+                           f"run was trained on {stored['dimension']}-d ones; install the version it was trained with")
+    return encoder
+
+
+def encode_texts(encoder: Any, texts: list[str]) -> np.ndarray:
+    """Embeddings [n, dimension] as float32, checked for shape and finiteness (a plugin's output)."""
+    key = (encoder.name, tuple(texts))
+    if key not in _embedding_cache:
+        vectors = np.asarray(encoder(list(texts)), dtype=np.float32)
+        if vectors.shape != (len(texts), int(encoder.dimension)) or not np.isfinite(vectors).all():
+            raise Img2ImgError(f"text encoder {encoder.name!r} returned an array of shape {vectors.shape} (or "
+                               f"non-finite values) for {len(texts)} texts; expected "
+                               f"({len(texts)}, {encoder.dimension})")
+        _embedding_cache.clear()  # one caption set per process is what training needs; do not hoard
+        _embedding_cache[key] = vectors
+    return _embedding_cache[key]
+
+
+def with_caption_embeddings(data: ImageData, config: dict[str, Any], plugins: PluginManager) -> ImageData:
+    """(image, caption id) becomes (image, embedding). Without caption files a labelled source's class
+    names serve as captions (e.g. tfds:fashion_mnist -> "Sneaker")."""
+    import tensorflow as tf
+
+    captions = data.captions
+    if captions is None:
+        if not data.class_names:
+            raise Img2ImgError(f"--data {config['data']['source']}: model {config['model']['name']!r} learns from "
+                               "captions: put NAME.txt (one caption per line) beside each image NAME.png, or use "
+                               "labelled data (sub-folders or a labelled tfds set), whose class names become captions")
+        captions = list(data.class_names)
+        data.description += "; class names as captions"
+    table = tf.constant(encode_texts(run_text_encoder(config, plugins, "--text-encoder"), captions))
+    data.dataset = data.dataset.map(lambda image, caption: (image, tf.gather(table, caption)))
+    data.captions = captions
+    data.class_names = None
+    return data
 
 
 def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
@@ -357,7 +426,8 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     model = model_cls(
         image_size=config["image_size"], channels=config["channels"],
         num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
-        sample_shape=config.get("sample_shape"), **{k: settings[k] for k in model_cls.options},
+        sample_shape=config.get("sample_shape"), text_dim=int((config.get("text_encoder") or {}).get("dimension", 0)),
+        **{k: settings[k] for k in model_cls.options},
     )
     per_epoch = int(config["training"].get("steps_per_epoch") or 1)
     d_lr = learning_rate(settings["d_lr"] or settings["lr"], settings, per_epoch, settings["n_critic"])

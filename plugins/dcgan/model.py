@@ -108,6 +108,10 @@ class DCGAN(GAN):
 
     def discriminator_features(self, image: keras.KerasTensor) -> keras.KerasTensor:
         """The critic's convolutions, flattened: what its final linear layer (and a projection) reads."""
+        return layers.Flatten()(self.discriminator_map(image))
+
+    def discriminator_map(self, image: keras.KerasTensor) -> keras.KerasTensor:
+        """The critic's convolutions down to the s0 x s0 feature map (text models tile a caption onto it)."""
         _, doublings, filters = self._plan()
         x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init()))(image)
         x = layers.LeakyReLU(0.2)(x)
@@ -117,4 +121,4 @@ class DCGAN(GAN):
                                             kernel_initializer=_init()))(x)
             x = norm(x) if norm is not None else x
             x = layers.LeakyReLU(0.2)(x)
-        return layers.Flatten()(x)
+        return x

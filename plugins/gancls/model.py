@@ -1,0 +1,97 @@
+"""Text-to-image DCGAN with a matching-aware discriminator (GAN-CLS, Reed et al. 2016; reference.md).
+
+The caption's sentence embedding is compressed to ``text_code`` (128 in the paper) by a dense layer with a
+leaky ReLU; the generator reads it concatenated to z, the discriminator tiles it over its last feature map.
+The critic sees three kinds of pairs: real image + its caption (real), generated image + caption (fake), and
+real image + another image's caption (fake), the last two weighing one half each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from img2img.gan import GRID_SIZE
+from img2img.options import Option
+from img2img_plugins.dcgan.model import DCGAN, _init
+
+GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per column
+
+
+class GANCLS(DCGAN):
+    name = "gan-cls"
+    description = ("text-to-image DCGAN with a matching-aware discriminator (Reed et al. 2016): captions from "
+                   "NAME.txt beside each image; translate --prompt")
+    text_conditional = True
+    default_text_encoder = "all-minilm-l6-v2"
+    options = {
+        **DCGAN.options,
+        "text_code": Option(128, "size the caption embedding is compressed to before G and D read it"),
+        "matching_aware": Option(True, "score real images with mismatched captions as fakes (GAN-CLS)"),
+    }
+
+    @classmethod
+    def generator_inputs(cls, z: Any, labels: Any | None) -> Any:
+        if labels is None:
+            from img2img.errors import Img2ImgError
+
+            raise Img2ImgError("gan-cls draws images of a caption: give prompts (img2img translate --prompt TEXT)")
+        return [z, labels]
+
+    def discriminator_inputs(self, images: Any, labels: Any | None) -> Any:
+        return [images, labels]
+
+    def _compress(self, text: keras.KerasTensor, name: str) -> keras.KerasTensor:
+        x = layers.Dense(int(self.settings["text_code"]), kernel_initializer=_init(), name=name)(text)
+        return layers.LeakyReLU(0.2)(x)
+
+    def build_generator(self) -> keras.Model:
+        z = keras.Input((self.latent_dim,), name="z")
+        text = keras.Input((self.text_dim,), name="text")
+        code = layers.Concatenate()([z, self._compress(text, "text_code")])
+        return keras.Model([z, text], self.generator_from(code), name="generator")
+
+    def build_discriminator(self) -> keras.Model:
+        image = keras.Input((self.image_size, self.image_size, self.channels), name="image")
+        text = keras.Input((self.text_dim,), name="text")
+        features = self.discriminator_map(image)
+        side, width = features.shape[1], features.shape[-1]
+        tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(self._compress(text, "text_code")))
+        x = layers.Concatenate()([features, tiled])
+        # No bias: TensorFlow's remapper fails to fuse Conv + BiasAdd + LeakyReLU here and logs an error.
+        x = self._d_layer(layers.Conv2D(width, 1, use_bias=False, kernel_initializer=_init(), name="joint"))(x)
+        x = layers.LeakyReLU(0.2)(x)
+        return keras.Model([image, text], self.logit_from(layers.Flatten()(x)), name="discriminator")
+
+    def mismatched_conditions(self, labels: Any) -> Any | None:
+        """For each image, a random caption embedding of another batch element that differs from its own."""
+        if not self.settings["matching_aware"]:
+            return None
+        n = ops.shape(labels)[0]
+        distance = ops.sum(ops.square(ops.expand_dims(labels, 1) - ops.expand_dims(labels, 0)), axis=-1)
+        different = ops.cast(distance > 1e-8, "float32")
+        scores = keras.random.uniform((n, n), seed=self.seed_generator) + 2.0 * different
+        return ops.take(labels, ops.argmax(scores, axis=1), axis=0)
+
+    def grid_inputs(self, seed: int, stream: Any) -> dict[str, np.ndarray]:
+        """Eight distinct training captions, one per column, each drawn with eight latent vectors."""
+        embeddings: list[np.ndarray] = []
+        for _, embedding in stream().take(512):
+            vector = np.asarray(embedding, np.float32)
+            if not any(np.allclose(vector, e) for e in embeddings):
+                embeddings.append(vector)
+            if len(embeddings) == GRID_CAPTIONS:
+                break
+        columns = len(embeddings)
+        z = np.random.default_rng(seed).standard_normal((GRID_SIZE, self.latent_dim)).astype(np.float32)
+        text = np.stack([embeddings[i % columns] for i in range(GRID_SIZE)])
+        return {"z": z, "labels": text, "columns": np.int32(columns)}
+
+    def render_grid(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        from img2img.render import image_grid
+
+        samples = ops.convert_to_numpy(self.generator([inputs["z"], inputs["labels"]], training=False))
+        return image_grid(samples, int(inputs["columns"]))

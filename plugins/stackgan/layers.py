@@ -1,0 +1,44 @@
+"""Conditioning augmentation (StackGAN, reference.md): the caption embedding gives a Gaussian N(mu, sigma^2)
+and the generator reads a sample of it, which smooths the conditioning manifold; KL(N(mu, sigma^2) || N(0, I))
+keeps it near the prior and is added to the generator's loss through ``add_loss``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="img2img_stackgan")
+class ConditioningAugmentation(layers.Layer):
+    """[n, text_dim] -> [n, units]. Training samples c = mu + sigma * eps; inference returns mu, so a prompt
+    and a seed always give the same image (variety comes from z)."""
+
+    def __init__(self, units: int = 128, kl_weight: float = 2.0, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.kl_weight = float(kl_weight)
+        self.seed = seed
+        self.dense = layers.Dense(2 * self.units, kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02))
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape: Any) -> None:
+        self.dense.build(input_shape)
+
+    def call(self, text: Any, training: bool | None = None) -> Any:
+        stats = ops.leaky_relu(self.dense(text), 0.2)
+        mu, log_var = stats[:, : self.units], stats[:, self.units:]
+        if not training or not self.trainable:
+            return mu
+        kl = 0.5 * ops.mean(ops.sum(ops.square(mu) + ops.exp(log_var) - log_var - 1.0, axis=1))
+        self.add_loss(self.kl_weight * kl)
+        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        return mu + ops.exp(0.5 * log_var) * eps
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "kl_weight": self.kl_weight, "seed": self.seed}
