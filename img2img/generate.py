@@ -53,24 +53,40 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
         targets = [out / f"{i:04d}-{class_names[int(k)]}.png" for i, k in enumerate(labels)]
     else:
         targets = [out / f"{i:04d}.png" for i in range(count)]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
-                           "pass --overwrite or choose another --out")
+    if not overwrite:
+        refuse_existing(targets, out)
     out.mkdir(parents=True, exist_ok=True)
 
     generator = load_generator(run)
-    latent_dim = int(config["settings"].get("latent_dim", 100))
-    z = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+    z = latent_vectors(config, count, seed)
     if vectors:  # toy models sample points, not pictures: one CSV row per sample
         samples = np.asarray(generator(model_cls.generator_inputs(z, labels), training=False))
         with replacing(targets[0]) as tmp:
             np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
         return targets
-    for start in range(0, count, BATCH):
+    write_images(generator, model_cls, z, labels, targets)
+    return targets
+
+
+def refuse_existing(targets: list[Path], out: Path) -> None:
+    existing = [p for p in targets if p.exists()]
+    if existing:
+        raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
+                           "pass --overwrite or choose another --out")
+
+
+def latent_vectors(config: dict[str, Any], count: int, seed: int) -> np.ndarray:
+    """z for ``count`` samples: the same seed always draws the same vectors."""
+    latent_dim = int(config["settings"].get("latent_dim", 100))
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+
+
+def write_images(generator: Any, model_cls: Any, z: np.ndarray, conditions: np.ndarray | None,
+                 targets: list[Path]) -> None:
+    """Run the exported generator in batches (with labels or text embeddings) and save one PNG per target."""
+    for start in range(0, len(targets), BATCH):
         part = slice(start, start + BATCH)
-        inputs = model_cls.generator_inputs(z[part], labels[part] if labels is not None else None)
+        inputs = model_cls.generator_inputs(z[part], conditions[part] if conditions is not None else None)
         images = from_unit_range(np.asarray(generator(inputs, training=False)))
         for pixels, path in zip(images, targets[part], strict=True):
             save_png(pixels, path)
-    return targets

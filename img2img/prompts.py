@@ -12,13 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from img2img.data.images import from_unit_range, save_png
 from img2img.errors import Img2ImgError
 from img2img.plugins import PluginManager
 from img2img.training.run_dir import RunDirectory
 
 SLUG_LENGTH = 48
-BATCH = 64
 
 
 def read_prompts(prompts: list[str], prompts_file: Path | None) -> list[str]:
@@ -57,7 +55,7 @@ def prompt_paths(prompts: list[str], count: int, out: Path) -> list[list[Path]]:
 def draw_prompts(model: Path, prompts: list[str], count: int, out: Path, *, seed: int, overwrite: bool,
                  plugins: PluginManager) -> list[Path]:
     """Write ``count`` images per prompt into ``out``; returns the files written."""
-    from img2img.generate import load_generator
+    from img2img.generate import latent_vectors, load_generator, refuse_existing, write_images
     from img2img.training.trainer import encode_texts, run_model_class, run_text_encoder
 
     run = RunDirectory.open(model, option="--model")
@@ -66,22 +64,12 @@ def draw_prompts(model: Path, prompts: list[str], count: int, out: Path, *, seed
     if not model_cls.text_conditional:
         raise Img2ImgError(f"--model {model}: model {model_cls.name!r} is not text-conditioned, so it cannot draw "
                            "prompts; train a text model (e.g. 'img2img models' lists them) on captioned images")
-    targets = prompt_paths(prompts, count, out)
-    existing = [p for group in targets for p in group if p.exists()]
-    if existing and not overwrite:
-        raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
-                           "pass --overwrite or choose another --out")
+    flat = [p for group in prompt_paths(prompts, count, out) for p in group]
+    if not overwrite:
+        refuse_existing(flat, out)
     embeddings = encode_texts(run_text_encoder(config, plugins), prompts)
     generator = load_generator(run)
-    latent_dim = int(config["settings"].get("latent_dim", 100))
-    z = np.random.default_rng(seed).standard_normal((len(prompts) * count, latent_dim)).astype(np.float32)
-    text = np.repeat(embeddings, count, axis=0)
-    flat = [p for group in targets for p in group]
     out.mkdir(parents=True, exist_ok=True)
-    for start in range(0, len(flat), BATCH):
-        part = slice(start, start + BATCH)
-        images = from_unit_range(np.asarray(generator(model_cls.generator_inputs(z[part], text[part]),
-                                                      training=False)))
-        for pixels, path in zip(images, flat[part], strict=True):
-            save_png(pixels, path)
+    write_images(generator, model_cls, latent_vectors(config, len(flat), seed), np.repeat(embeddings, count, axis=0),
+                 flat)
     return flat
