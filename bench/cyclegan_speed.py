@@ -1,6 +1,7 @@
 """CycleGAN speed: training s/step and translate images/s at 64 and 128 px (6 and 9 blocks), FLOPs per
-step, achieved GFLOP/s, with XLA (jit_compile) off and on; and the wall time from ``img2img train`` to the
-end of its first step (a separate process, as a user runs it).
+step, achieved GFLOP/s, with XLA (jit_compile) off and on and TensorFlow's graph optimiser (Grappler) on
+and off; and the wall time from ``img2img train`` to the end of its first step (a separate process, as a
+user runs it).
 
 Reference figures from this 2-core machine kind are in reference.md ("Compute figures"): PyTorch CycleGAN
 1.29 / 4.04 / 5.44 s per step and keras-io 1.40 / 5.20 / 6.38 s per step (64/6, 128/6, 128/9; batch 1).
@@ -41,11 +42,14 @@ def step_flops(model, a, b) -> float:
     return float(profile.total_float_ops)
 
 
-def measure(size: int, blocks: int, jit: bool, steps: int) -> dict[str, float]:
+def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> dict[str, float]:
     import keras
     import tensorflow as tf
 
+    from img2img.devices import set_graph_optimizer
     from img2img.plugins import get_plugins
+
+    set_graph_optimizer("true" if grappler else "false")
 
     plugins = get_plugins()
     keras.utils.set_random_seed(0)
@@ -80,12 +84,13 @@ def measure(size: int, blocks: int, jit: bool, steps: int) -> dict[str, float]:
             "gflops_per_s": flops / per_step / 1e9}
 
 
-def time_to_first_step(size: int, blocks: int, jit: bool, data: tuple[Path, Path]) -> float:
+def time_to_first_step(size: int, blocks: int, jit: bool, grappler: bool, data: tuple[Path, Path]) -> float:
     """Wall seconds from launching ``img2img train`` until it reports its first step done."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
                    str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1",
                    "--set", f"blocks={blocks}", "--set", f"jit_compile={'true' if jit else 'false'}",
+                   "--set", f"grappler={'true' if grappler else 'false'}",
                    "--out", str(Path(tmp) / "run")]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -102,31 +107,37 @@ def main() -> None:
     from real_data import emoji_code_points, emoji_folders
 
     rows = []
+    variants = [(False, True), (False, False), (True, False)]  # (XLA, Grappler)
     with tempfile.TemporaryDirectory() as tmp:
         data = emoji_folders(Path(tmp), emoji_code_points()[:40], size=128)
         for size, blocks in CONFIGS:
-            for jit in (False, True):
-                figures = measure(size, blocks, jit, args.steps)
-                figures["start"] = time_to_first_step(size, blocks, jit, data)
-                rows.append((size, blocks, jit, figures))
-                print(f"{size} px, {blocks} blocks, XLA {'on' if jit else 'off'}: {figures['step']:.3f} s/step, "
-                      f"{figures['images_per_s']:.1f} images/s, {figures['flops'] / 1e9:.1f} GFLOP/step, "
+            for jit, grappler in variants:
+                figures = measure(size, blocks, jit, grappler, args.steps)
+                figures["start"] = time_to_first_step(size, blocks, jit, grappler, data)
+                rows.append((size, blocks, jit, grappler, figures))
+                print(f"{size} px, {blocks} blocks, XLA {on(jit)}, Grappler {on(grappler)}: {figures['step']:.3f} "
+                      f"s/step, {figures['images_per_s']:.1f} images/s, {figures['flops'] / 1e9:.1f} GFLOP/step, "
                       f"{figures['gflops_per_s']:.1f} GFLOP/s, first step traced+run {figures['first']:.1f} s, "
                       f"img2img train to end of first step {figures['start']:.1f} s", flush=True)
-    lines = ["| size | blocks | XLA | s/step | vs PyTorch | vs keras-io | translate images/s | GFLOP/step | GFLOP/s "
-             "| train start to first step (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for size, blocks, jit, f in rows:
+    lines = ["| size | blocks | XLA | Grappler | s/step | vs PyTorch | vs keras-io | translate images/s | GFLOP/step "
+             "| GFLOP/s | first step traced + run (s) | train start to first step (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size, blocks, jit, grappler, f in rows:
         torch, kerasio = PEERS[(size, blocks)]
-        lines.append(f"| {size} | {blocks} | {'on' if jit else 'off'} | {f['step']:.2f} | {torch / f['step']:.2f}x "
+        lines.append(f"| {size} | {blocks} | {on(jit)} | {on(grappler)} | {f['step']:.2f} | {torch / f['step']:.2f}x "
                      f"| {kerasio / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
-                     f"| {f['gflops_per_s']:.1f} | {f['start']:.1f} |")
+                     f"| {f['gflops_per_s']:.1f} | {f['first']:.1f} | {f['start']:.1f} |")
     table = "\n".join(lines)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cyclegan_speed.md").write_text(
         "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
         f"`python bench/cyclegan_speed.py --steps {args.steps}`; 'vs' columns are peer s/step divided by ours "
-        "(reference.md).\n\n" + table + "\n")
+        "(reference.md). The default on a CPU is XLA off, Grappler off.\n\n" + table + "\n")
+
+
+def on(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 if __name__ == "__main__":

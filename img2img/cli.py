@@ -17,6 +17,7 @@ import click
 from img2img import __version__
 from img2img.errors import Img2ImgError
 from img2img.plugins import get_plugins, reset_plugins
+from img2img.pretrained import resolve_model, shipped_models
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +95,7 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
 # ----- generate ------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory from 'img2img train'.")
+              help="A run directory from 'img2img train', or a shipped model's name ('img2img models').")
 @click.option("--count", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--label", help="Class to generate (conditional models).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("generated"), show_default=True)
@@ -106,7 +107,7 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
     (vector models such as toy-mlp write samples.csv, one row per sample)."""
     from img2img.generate import generate_images
 
-    written = generate_images(model_path, count, out, seed=seed, label=label, overwrite=overwrite,
+    written = generate_images(resolve_model(model_path), count, out, seed=seed, label=label, overwrite=overwrite,
                               plugins=get_plugins())
     click.echo(f"Wrote {', '.join(p.name for p in written[:1])}{' ...' if len(written) > 1 else ''} "
                f"({count} samples) to {out}")
@@ -115,9 +116,9 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
 # ----- translate -----------------------------------------------------------------------------------
 @cli.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory: an image-to-image model (e.g. 'img2img train cyclegan'), or a text-to-image "
-              "one for --prompt.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="A run directory or the name of a shipped model: an image-to-image model, or a text-to-image "
+              "one for --prompt. Default for images: the shipped default model (see 'img2img models').")
 @click.option("--direction", default="a2b", show_default=True, help="a2b (--data -> --data-b) or b2a.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True,
               help="Output folder; never an input folder.")
@@ -157,8 +158,12 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: P
             raise click.UsageError("give image INPUTs or --prompt/--prompts, not both")
         from img2img.prompts import draw_prompts, read_prompts
 
+        if model_path is None:
+            raise Img2ImgError("--prompt/--prompts need --model RUN: a run of a text-conditioned model "
+                               "('img2img models' lists them); the shipped default model translates images")
         texts = read_prompts(list(prompts), prompts_file)
-        written = draw_prompts(model_path, texts, count, out, seed=seed, overwrite=overwrite, plugins=get_plugins())
+        written = draw_prompts(resolve_model(model_path), texts, count, out, seed=seed, overwrite=overwrite,
+                               plugins=get_plugins())
         click.echo(f"Drew {len(written)} image(s) for {len(texts)} prompt(s) into {out}")
         return
     if not inputs:
@@ -168,7 +173,7 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: P
     jobs = collect_jobs(list(inputs), out, output_format)
     if not overwrite:
         refuse_overwrites(jobs)
-    translator = Translator(model_path, direction, get_plugins())
+    translator = Translator(resolve_model(model_path), direction, get_plugins())
     echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
     with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
         result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update)
@@ -236,8 +241,11 @@ def _registered(plugins: Any) -> dict[str, list[dict[str, Any]]]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (options included).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list each model's --set options and each loss's parameters.")
 def models(as_json: bool, verbose: bool) -> None:
-    """List models, losses, penalties, data sources and text encoders, with one-line descriptions."""
+    """List models, losses, penalties, data sources, text encoders and shipped pretrained models."""
     listing = _registered(get_plugins())
+    listing["pretrained"] = [{"name": m.name, "plugin": "shipped, default" if m.default else "shipped",
+                              "description": m.description, "options": {}, "path": str(m.path)}
+                             for m in shipped_models()]
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return

@@ -20,6 +20,9 @@ def load_generator(run: RunDirectory, name: str = "generator") -> Any:
     """An exported network (NAME.keras), loaded with Keras' safe mode on: a model file never runs code."""
     import keras
 
+    from img2img.devices import set_graph_optimizer
+
+    set_graph_optimizer("auto")  # as in training: no Grappler pass on CPUs, where it only delays the first call
     path = run.path / f"{name}.keras"
     if not path.is_file():
         raise Img2ImgError(f"{run.path}: no exported {name} ({path.name}) yet; train at least one epoch")

@@ -20,6 +20,7 @@ import pluggy
 from img2img import hookspecs
 from img2img.console import report
 from img2img.errors import NameClashError, UnknownNameError
+from img2img.keras_import import import_keras
 
 PROJECT = "img2img"
 ENTRY_POINT_GROUP = "img2img"
@@ -72,6 +73,7 @@ class Registry(Generic[T]):
     def _load(self) -> dict[str, tuple[T, str]]:
         if self._items is not None:
             return self._items
+        import_keras()  # plugins' hooks import Keras: load it first, without its unused extras
         items: dict[str, tuple[T, str]] = {}
         for plugin_name, function in self._manager.hook_functions(self.hook_name):
 

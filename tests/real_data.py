@@ -42,6 +42,17 @@ def emoji_code_points() -> list[int]:
     return sorted(c for c in line & colour if c > 0x2000)
 
 
+def split_code_points(points: list[int], seed: int) -> tuple[list[int], list[int], list[int]]:
+    """(held out, domain A, domain B): a seeded 15 % held out for scoring, the rest in two disjoint halves,
+    so a two-domain model trains unpaired. bench/cyclegan_quality.py and the shipped model use seed 0."""
+    order = np.random.default_rng(seed).permutation(len(points))
+    held = int(round(0.15 * len(points)))
+    rest = order[held:]
+    half = len(rest) // 2
+    pick = lambda idx: sorted(points[i] for i in idx)  # noqa: E731
+    return pick(order[:held]), pick(rest[:half]), pick(rest[half:])
+
+
 def render_emoji(code_point: int, size: int, style: str) -> Image.Image:
     """One emoji on white: ``style`` "line" (black Symbola outline) or "colour" (Noto bitmap)."""
     from PIL import ImageDraw, ImageFont

@@ -66,7 +66,7 @@ def _one_clear_line(result) -> str:
         (["train", "dcgan", "--data", "nosuchscheme:abc"], "unknown data scheme 'nosuchscheme'"),
         (["train", "dcgan", "--data", "{digits}", "--steps", "3", "--epochs", "2"], "not both"),
         (["train", "dcgan"], "--data is required"),
-        (["generate", "--model", "{missing}"], "not a run directory"),
+        (["generate", "--model", "{missing}"], "no such run directory"),
     ],
 )
 def test_bad_input_is_one_clear_line(cli_run, plugins, digits, tmp_path, args, expected):

@@ -52,6 +52,31 @@ def test_block_count_follows_the_image_size(plugins):
     assert (small.blocks, large.blocks, chosen.blocks) == (6, 9, 2)
 
 
+def test_resize_upsampling_replaces_the_transposed_convolutions(plugins):
+    """--set upsampling=resize: nearest-neighbour doubling then a 3x3 conv (no checkerboard), same shapes;
+    the default stays the reference's transposed convolution."""
+    import keras
+
+    from img2img.errors import Img2ImgError
+    from img2img.options import parse_settings
+
+    model_cls = plugins.models.get("cyclegan")
+    default = model_cls(image_size=32, channels=3, filters=4, d_filters=4)
+    resized = model_cls(image_size=32, channels=3, filters=4, d_filters=4, upsampling="resize")
+
+    def kinds(network: keras.Model) -> set[type]:
+        return {type(layer) for layer in network.layers}
+
+    for network in (default.generator, default.generator_b2a):
+        assert keras.layers.Conv2DTranspose in kinds(network) and keras.layers.UpSampling2D not in kinds(network)
+    for network in (resized.generator, resized.generator_b2a):
+        assert keras.layers.Conv2DTranspose not in kinds(network) and keras.layers.UpSampling2D in kinds(network)
+    image = np.zeros((1, 36, 44, 3), np.float32)
+    assert resized.generator(image).shape == default.generator(image).shape == (1, 36, 44, 3)
+    with pytest.raises(Img2ImgError, match="transpose, resize"):
+        parse_settings(["upsampling=bilinear"], model_cls.all_options(), "cyclegan")
+
+
 def test_learning_rate_schedule_matches_the_reference():
     """reference.md: lr(E) = 2e-4 (1 - max(0, E - 100) / 101) for 1-based epoch E."""
     from img2img.training.schedules import ConstantThenLinearDecay

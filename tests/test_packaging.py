@@ -61,6 +61,13 @@ def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
     assert "[img2img]" in entry_points
     assert "dcgan = img2img_plugins.dcgan" in entry_points
     assert "[console_scripts]" in entry_points and "img2img = img2img.cli:main" in entry_points
+    # The shipped pretrained models travel in the wheel, under their own import name, cards included.
+    index = json.loads((REPO / "models" / "index.json").read_text())
+    assert "img2img_models/index.json" in names
+    for model in index["models"]:
+        for part in ("config.json", "MODEL_CARD.md", "generator.keras"):
+            assert f"img2img_models/{model}/{part}" in names
+    assert not any(n.startswith("models/") for n in names)
 
 
 def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
@@ -68,14 +75,16 @@ def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
     probe = (
         "import json, img2img_plugins.dcgan as d\n"
         "from img2img.plugins import PluginManager\n"
+        "from img2img.pretrained import shipped_models\n"
         "m = PluginManager(select='')\n"
         "print(json.dumps({'file': d.__file__, 'plugins': {n: i.as_dict() for n, i in m.infos.items()},"
-        " 'models': m.models.names()}))\n"
+        " 'models': m.models.names(), 'shipped': [str(s.path) for s in shipped_models() if s.default]}))\n"
     )
     out = json.loads(_run([_python(env_dir), "-c", probe], cwd=env_dir).stdout.strip().splitlines()[-1])
     assert out["file"].startswith(str(env_dir)), out["file"]  # the wheel's copy, not the source tree
     assert out["plugins"]["dcgan"]["distribution"] == "img2img" and out["plugins"]["dcgan"]["builtin"]
     assert "dcgan" in out["models"]
+    assert len(out["shipped"]) == 1 and out["shipped"][0].startswith(str(env_dir)), out["shipped"]
 
 
 def test_example_plugin_installs_works_and_uninstalls(env_dir, tmp_path):

@@ -160,7 +160,7 @@ def test_plugins_command_shows_name_version_and_hooks(cli_run, plugins):
 
 def test_models_command_lists_every_kind_with_descriptions(cli_run, plugins):
     listing = json.loads(cli_run("models", "--json").stdout)
-    assert set(listing) == {"models", "losses", "penalties", "datasets", "text_encoders"}
+    assert set(listing) == {"models", "losses", "penalties", "datasets", "text_encoders", "pretrained"}
     dcgan = next(m for m in listing["models"] if m["name"] == "dcgan")
     assert dcgan["plugin"] == "dcgan" and "DCGAN" in dcgan["description"]
     assert dcgan["options"]["filters"]["default"] == 64 and dcgan["options"]["lr"]["default"] == 2e-4

@@ -153,6 +153,9 @@ def test_noise_models_cannot_translate(cli_run, digits, photos, tmp_path):
     result = cli_run("translate", photos, "--model", run, "--out", tmp_path / "o", expect=1)
     assert "generates images from noise" in result.output
     result = cli_run("translate", photos, "--model", tmp_path / "nowhere", "--out", tmp_path / "o", expect=1)
+    assert "no such run directory" in result.output
+    (tmp_path / "empty").mkdir()
+    result = cli_run("translate", photos, "--model", tmp_path / "empty", "--out", tmp_path / "o", expect=1)
     assert "not a run directory" in result.output
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,19 @@ class RunCheckpoint(keras.callbacks.Callback):
     Skips everything once the NaN guard has fired, so 'latest' always names a finite state.
     """
 
-    def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: dict[str, np.ndarray]) -> None:
+    def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: Callable[[], dict[str, np.ndarray]]) -> None:
         super().__init__()
         self.run = run
         self.guard = guard
-        self.grid_inputs = grid_inputs
+        self._grid_source = grid_inputs  # drawn at the first grid, not before the first step: start-up time
+        self._grid_inputs: dict[str, np.ndarray] | None = None
         self.saved: dict[str, Any] | None = None
+
+    @property
+    def grid_inputs(self) -> dict[str, np.ndarray]:
+        if self._grid_inputs is None:
+            self._grid_inputs = self._grid_source()
+        return self._grid_inputs
 
     def state(self, epoch: int, logs: dict[str, Any] | None) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ import numpy as np
 from img2img import __version__
 from img2img.atomic import replacing
 from img2img.data import DataRequest, ImageData, domain_pair, load_source
+from img2img.devices import set_graph_optimizer
 from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
@@ -257,7 +258,7 @@ class Trainer:
         # The grid reads its own stream: iterating the training dataset here would advance its seeded
         # shuffle, and a resumed run (which reads the stored grid instead) would then see other batches.
         model_cls = self.plugins.models.get(config["model"]["name"])
-        checkpoint = RunCheckpoint(run, guard, grid_inputs(
+        checkpoint = RunCheckpoint(run, guard, lambda: grid_inputs(
             run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
@@ -432,6 +433,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     per_epoch = int(config["training"].get("steps_per_epoch") or 1)
     d_lr = learning_rate(settings["d_lr"] or settings["lr"], settings, per_epoch, settings["n_critic"])
     jit = {"true": True, "false": False}.get(settings.get("jit_compile", "auto"), "auto")
+    set_graph_optimizer(settings.get("grappler", "auto"))
     model.compile(
         d_optimizer=make_optimizer(settings, d_lr, policy),
         g_optimizer=make_optimizer(settings, learning_rate(settings["lr"], settings, per_epoch), policy),

@@ -18,7 +18,13 @@ from keras import ops
 from img2img.errors import Img2ImgError
 from img2img.gan import GAN
 from img2img.options import Option
-from img2img_plugins.cyclegan.networks import SIZE_MULTIPLE, patch_grid, patchgan_discriminator, resnet_generator
+from img2img_plugins.cyclegan.networks import (
+    SIZE_MULTIPLE,
+    UPSAMPLING,
+    patch_grid,
+    patchgan_discriminator,
+    resnet_generator,
+)
 from img2img_plugins.cyclegan.pool import ImagePool
 
 GRID_PAIRS = 8
@@ -38,6 +44,8 @@ class CycleGAN(GAN):
     size_multiple = SIZE_MULTIPLE
     options = {
         "filters": Option(64, "generator filters after the first layer (ngf)"),
+        "upsampling": Option("transpose", "generator upsampling: transposed conv (reference) or nearest resize + "
+                             "conv (no checkerboard artefacts)", choices=UPSAMPLING),
         "d_filters": Option(64, "discriminator filters in its first layer (ndf)"),
         "blocks": Option(0, "residual blocks; 0 = 9 at 256 px and above, 6 below (reference)"),
         "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field"),
@@ -52,8 +60,7 @@ class CycleGAN(GAN):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.generator_b2a = resnet_generator(self.channels, int(self.settings["filters"]), self.blocks,
-                                              "generator_b2a")
+        self.generator_b2a = self._resnet("generator_b2a")
         self.discriminator_a = self._patchgan("discriminator_a")
         shape = (self.image_size, self.image_size, self.channels)
         size = int(self.settings["pool_size"])
@@ -80,7 +87,11 @@ class CycleGAN(GAN):
 
     # ----- networks ------------------------------------------------------------------------------
     def build_generator(self) -> keras.Model:
-        return resnet_generator(self.channels, int(self.settings["filters"]), self.blocks, "generator")
+        return self._resnet("generator")
+
+    def _resnet(self, name: str) -> keras.Model:
+        return resnet_generator(self.channels, int(self.settings["filters"]), self.blocks, name,
+                                upsampling=str(self.settings["upsampling"]))
 
     def build_discriminator(self) -> keras.Model:
         if patch_grid(self.image_size, int(self.settings["d_layers"])) < 1:

@@ -57,7 +57,21 @@ def _residual_block(x: Any, filters: int) -> Any:
     return layers.Add()([x, y])
 
 
-def resnet_generator(channels: int, filters: int, blocks: int, name: str) -> keras.Model:
+UPSAMPLING = ("transpose", "resize")
+
+
+def _upsample(x: Any, filters: int, method: str) -> Any:
+    """Double the side. ``transpose`` is the reference's stride-2 transposed conv; ``resize`` is nearest
+    upsampling then a 3x3 conv (Odena et al. 2016), which cannot leave the checkerboard pattern transposed
+    convs print on flat areas - the pattern that SSIM punishes on backgrounds."""
+    if method == "transpose":
+        return layers.Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=_init())(x)
+    x = layers.UpSampling2D(2, interpolation="nearest")(x)
+    return _conv(filters, 3)(ReflectionPadding2D(1)(x))
+
+
+def resnet_generator(channels: int, filters: int, blocks: int, name: str,
+                     upsampling: str = "transpose") -> keras.Model:
     """c7s1-64, d128, d256, R256 x blocks, u128, u64, c7s1-3 (Zhu et al. 2017, appendix 7.2)."""
     image = keras.Input((None, None, channels), name="image")
     x = ReflectionPadding2D(3)(image)
@@ -67,8 +81,7 @@ def resnet_generator(channels: int, filters: int, blocks: int, name: str) -> ker
     for _ in range(blocks):
         x = _residual_block(x, filters * 4)
     for mult in (2, 1):
-        up = layers.Conv2DTranspose(filters * mult, 3, strides=2, padding="same", kernel_initializer=_init())
-        x = layers.ReLU()(instance_norm()(up(x)))
+        x = layers.ReLU()(instance_norm()(_upsample(x, filters * mult, upsampling)))
     x = _conv(channels, 7)(ReflectionPadding2D(3)(x))
     out = layers.Activation("tanh", dtype="float32", name="translated")(x)
     return keras.Model(image, out, name=name)

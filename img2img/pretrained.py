@@ -1,0 +1,71 @@
+"""Pretrained generators shipped in the wheel (the top-level ``models/`` folder, installed as
+``img2img_models``), so ``img2img translate photos/`` works before anything is trained.
+
+Each shipped model is a run directory without checkpoints: ``config.json`` (architecture included), the
+exported ``NAME.keras`` networks and a ``MODEL_CARD.md`` saying what it was trained on, how, and what it
+scored. ``index.json`` lists them and names the default. A ``--model`` value that is an existing folder
+always means that folder, so a run named like a shipped model is never shadowed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from img2img.errors import Img2ImgError
+
+PACKAGE = "img2img_models"
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str
+    description: str
+    path: Path
+    default: bool
+
+
+def _root() -> Path | None:
+    try:
+        return Path(str(resources.files(PACKAGE)))
+    except ModuleNotFoundError:
+        return None
+
+
+def _index() -> dict[str, Any]:
+    root = _root()
+    if root is None or not (root / "index.json").is_file():
+        return {"default": None, "models": {}}
+    return json.loads((root / "index.json").read_text(encoding="utf-8"))
+
+
+def shipped_models() -> list[ShippedModel]:
+    """The shipped models whose files are present, default first."""
+    root = _root()
+    index = _index()
+    found = [ShippedModel(name, str(entry.get("description", "")), root / name, name == index.get("default"))
+             for name, entry in index.get("models", {}).items()
+             if root is not None and (root / name / "config.json").is_file()]
+    return sorted(found, key=lambda m: (not m.default, m.name))
+
+
+def resolve_model(given: Path | None, option: str = "--model") -> Path:
+    """The folder a ``--model`` value names: an existing folder, else a shipped model's name; none given
+    means the shipped default."""
+    shipped = {m.name: m for m in shipped_models()}
+    if given is None:
+        default = next((m for m in shipped.values() if m.default), None)
+        if default is None:
+            raise Img2ImgError(f"{option} is needed: no default model is installed with img2img; pass a run "
+                               "directory from 'img2img train'")
+        return default.path
+    if Path(given).expanduser().exists():
+        return Path(given).expanduser()
+    if str(given) in shipped:
+        return shipped[str(given)].path
+    names = ", ".join(shipped) or "none"
+    raise Img2ImgError(f"{option} {given}: no such run directory, and not a shipped model (shipped: {names}; "
+                       "'img2img models' lists them)")
