@@ -27,6 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 SIZE = 64
+LINE_ART = {  # where domain A comes from, as the report and the model card name it
+    "symbola": "Symbola's line-art emoji (George Douros: \"free for any use\")",
+    "traced": "line art traced from the Noto colour emoji themselves (Sobel edges, tests/real_data.py)",
+}
 FEATURE_SIZE = 150  # InceptionV3 needs at least 75 px
 
 
@@ -100,6 +104,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--filters", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--line-art", choices=["symbola", "traced"], default="symbola",
+                        help="symbola: Symbola's own drawing of each emoji (a different design from the colour "
+                        "one, so pixel scores also measure the fonts' differences); traced: line art traced "
+                        "from the colour emoji itself, aligned with its ground truth pixel for pixel")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="extra model option for img2img train, e.g. lambda_cycle=5")
     parser.add_argument("--work", type=Path, default=Path("bench-work/cyclegan-quality"))
@@ -112,9 +120,10 @@ def main() -> None:
 
     held, train_a, train_b = split_code_points(emoji_code_points(), args.seed)
     work = args.work
-    line_train = write_style(work / "train" / "line", train_a, "line")
+    line_style = "line" if args.line_art == "symbola" else "traced"
+    line_train = write_style(work / "train" / "line", train_a, line_style)
     colour_train = write_style(work / "train" / "colour", train_b, "colour")
-    line_test = write_style(work / "test" / "line", held, "line")
+    line_test = write_style(work / "test" / "line", held, line_style)
     colour_test = write_style(work / "test" / "colour", held, "colour")
     print(f"{len(train_a)} line-art and {len(train_b)} colour training emoji (disjoint), {len(held)} held out")
 
@@ -162,7 +171,7 @@ def main() -> None:
               for key, r in results.items()]
     report = "\n".join([
         f"Emoji line art -> colour, {SIZE} px, {len(held)} held-out emoji scored against their own colour "
-        "version.",
+        f"version. Line art: {LINE_ART[args.line_art]}.",
         f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}"
         f"{''.join(', ' + x for x in args.settings)}, "
         f"{train_seconds / 60:.1f} min on this machine's CPU "
@@ -178,7 +187,7 @@ def main() -> None:
     strip([inputs[shown], predicted[shown], truth[shown]], args.out / "cyclegan_emoji_strip.png")
     if args.ship:
         counts = {"total": len(held) + len(train_a) + len(train_b), "held": len(held), "a": len(train_a),
-                  "b": len(train_b)}
+                  "b": len(train_b), "line_art": LINE_ART[args.line_art]}
         ship(run, REPO / "models" / args.ship, report, args.out / "cyclegan_emoji_strip.png", counts)
 
 
@@ -195,7 +204,7 @@ def ship(run: Path, folder: Path, report: str, strip_png: Path, counts: dict[str
     config = json.loads((run / "config.json").read_text())
     config["exports"] = {"generator": "generator.keras"}
     config["translate"]["directions"] = {"a2b": "generator"}
-    config["data"] = {"source": "Symbola line-art emoji (A), Noto colour emoji (B); see MODEL_CARD.md"}
+    config["data"] = {"source": f"{counts['line_art']} (A), Noto colour emoji (B); see MODEL_CARD.md"}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     shutil.copyfile(run / "generator.keras", folder / "generator.keras")
@@ -216,7 +225,7 @@ Emoji line art (black outlines on white) -> colour emoji, the default model of `
   but it learnt 64x64 emoji: drawings of that kind, at about that scale, are what it colours well.
   Only the line art -> colour direction (a2b) is shipped.
 - **Training data**: {total} single-code-point emoji rendered at 64 px; a seeded 15 % ({held}) held out for
-  scoring, the rest split in two disjoint halves - line art of {a} (Symbola, George Douros: "free for any use"),
+  scoring, the rest split in two disjoint halves - line art of {a} ({line_art}),
   colour of the other {b} (Noto Color Emoji, Google: SIL OFL 1.1 font / Apache-2.0 images). Unpaired.
 - **Intended use**: a working default and a demonstration of `img2img translate`; not a photo filter.
   Photos and large images come out as odd colourisations.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -53,20 +53,38 @@ def split_code_points(points: list[int], seed: int) -> tuple[list[int], list[int
     return pick(order[:held]), pick(rest[:half]), pick(rest[half:])
 
 
-def render_emoji(code_point: int, size: int, style: str) -> Image.Image:
-    """One emoji on white: ``style`` "line" (black Symbola outline) or "colour" (Noto bitmap)."""
-    from PIL import ImageDraw, ImageFont
+def _noto_canvas(code_point: int) -> Image.Image:
+    canvas = Image.new("RGBA", (136, 128), (255, 255, 255, 255))
+    font = ImageFont.truetype(str(NOTO_EMOJI), 109)
+    ImageDraw.Draw(canvas).text((68, 64), chr(code_point), font=font, embedded_color=True, anchor="mm")
+    return canvas.convert("RGB")
 
+
+def _traced(colour: Image.Image) -> Image.Image:
+    """Colouring-book line art of a colour emoji: black where the smoothed colour changes sharply (Sobel
+    magnitude over RGB), so it lines up with its colour emoji pixel for pixel, as edges2shoes does for
+    photos, while Symbola's line art is a different drawing of the same code point."""
+    from scipy import ndimage
+
+    rgb = ndimage.gaussian_filter(np.asarray(colour, np.float32) / 255.0, (1.0, 1.0, 0))
+    magnitude = np.sqrt(sum(ndimage.sobel(rgb[..., c], axis) ** 2 for c in range(3) for axis in (0, 1)))
+    return Image.fromarray(np.where(magnitude > 0.35, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def render_emoji(code_point: int, size: int, style: str) -> Image.Image:
+    """One emoji on white: ``style`` "line" (black Symbola outline), "colour" (Noto bitmap) or "traced"
+    (line art traced from the Noto bitmap, aligned with "colour")."""
     if style == "line":
         image = Image.new("RGB", (_RENDER, _RENDER), "white")
         font = ImageFont.truetype(str(SYMBOLA), 52)
         ImageDraw.Draw(image).text((_RENDER // 2, _RENDER // 2), chr(code_point), font=font, fill="black",
                                    anchor="mm")
+    elif style in ("colour", "traced"):
+        canvas = _noto_canvas(code_point)
+        image = (canvas if style == "colour" else _traced(canvas)).resize((_RENDER, _RENDER),
+                                                                          Image.Resampling.LANCZOS)
     else:
-        canvas = Image.new("RGBA", (136, 128), (255, 255, 255, 255))
-        font = ImageFont.truetype(str(NOTO_EMOJI), 109)
-        ImageDraw.Draw(canvas).text((68, 64), chr(code_point), font=font, embedded_color=True, anchor="mm")
-        image = canvas.convert("RGB").resize((_RENDER, _RENDER), Image.Resampling.LANCZOS)
+        raise ValueError(f"unknown emoji style {style!r}: use line, colour or traced")
     if size != _RENDER:
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     return image
