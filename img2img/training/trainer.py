@@ -84,10 +84,12 @@ def default_run_dir(model: str) -> Path:
 def make_optimizer(settings: dict[str, Any], lr: Any, policy: str) -> Any:
     import keras
 
+    from img2img.optimizers import FusedAdam
+
     if settings["optimizer"] == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=lr)
     else:
-        optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=settings["beta_1"], beta_2=settings["beta_2"])
+        optimizer = FusedAdam(learning_rate=lr, beta_1=settings["beta_1"], beta_2=settings["beta_2"])
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
