@@ -1,0 +1,81 @@
+"""Where a finished quality run loses SSIM to the flat colour-mean baseline, and whether cheap fixes close it.
+
+Reads a ``cyclegan_quality.py --work DIR`` folder (its run and its held-out test images) and prints, on the
+held-out emoji: the translation's L1 / SSIM (flat and structured windows of the truth, as the quality
+report splits them); the same after averaging the translations of the flipped inputs (test-time
+augmentation); the generator with the weights of its kept checkpoints averaged; and the translation's
+deviation from white on the truth's background, by distance from the emoji's silhouette.
+
+    python bench/cyclegan_ssim_probe.py bench-work/cyclegan-quality-traced
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from cyclegan_quality import REPO, load_folder, ssim_by_region
+
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("work", type=Path, help="the --work folder of a finished cyclegan_quality.py run")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    from real_data import emoji_code_points, split_code_points
+    from scipy import ndimage
+
+    from img2img.plugins import PluginManager
+    from img2img.training.run_dir import RunDirectory
+    from img2img.training.trainer import load_run_model
+
+    held_out, _, _ = split_code_points(emoji_code_points(), 0)
+    line = load_folder(args.work / "test" / "line", held_out)
+    truth = load_folder(args.work / "test" / "colour", held_out)
+    run = RunDirectory.open(args.work / "run")
+    model = load_run_model(run, PluginManager())
+    generator = model.exported_networks()["generator"]
+
+    def translate(images: np.ndarray) -> np.ndarray:
+        out = generator.predict(images * 2.0 - 1.0, verbose=0, batch_size=32)
+        return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+    def report(label: str, predicted: np.ndarray) -> None:
+        ssim = float(np.mean(tf.image.ssim(tf.constant(predicted), tf.constant(truth), max_val=1.0)))
+        flat, structured = ssim_by_region(predicted, truth)
+        print(f"| {label} | {np.mean(np.abs(predicted - truth)):.4f} | {ssim:.4f} | {flat:.3f} / {structured:.3f} |")
+
+    print("| generator | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
+    checkpoints = sorted((args.work / "run" / "checkpoints").glob("step-*.weights.h5"),
+                         key=lambda p: int(p.stem.split("-")[1].split(".")[0]))
+    kept = []
+    for checkpoint in checkpoints:
+        model.load_weights(checkpoint)
+        kept.append([w.copy() for w in generator.get_weights()])
+        report(checkpoint.name, translate(line))
+    plain = translate(line)  # the newest checkpoint, loaded last
+    flipped = translate(line[:, :, ::-1])[:, :, ::-1]
+    report("newest, averaged with its left-right flip", (plain + flipped) / 2)
+    report("newest, averaged over both flips", (plain + flipped + translate(line[:, ::-1])[:, ::-1]) / 3)
+    generator.set_weights([np.mean(ws, axis=0) for ws in zip(*kept, strict=True)])
+    report(f"weights of the {len(kept)} kept checkpoints averaged", translate(line))
+
+    background = np.all(truth > 0.95, axis=-1)
+    distance = np.stack([ndimage.distance_transform_edt(b) for b in background])  # px to the silhouette
+    deviation = np.abs(1.0 - plain).mean(axis=-1)
+    print(f"\nBackground (truth > 0.95 in every channel): {background.mean():.1%} of pixels; "
+          "the newest checkpoint's mean |1 - pixel| there, by distance from the silhouette:")
+    print("| distance (px) | share of pixels | mean deviation | 90th percentile |\n|---|---|---|---|")
+    for low, high in ((0.5, 2), (2, 4), (4, 8), (8, 16), (16, 1e9)):
+        mask = background & (distance >= low) & (distance < high)
+        print(f"| {low:g}-{high:g} | {mask.mean():.3f} | {deviation[mask].mean():.3f} | "
+              f"{np.percentile(deviation[mask], 90):.3f} |".replace("-1e+09", "+"))
+
+
+if __name__ == "__main__":
+    main()
