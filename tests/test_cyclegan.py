@@ -77,6 +77,28 @@ def test_resize_upsampling_replaces_the_transposed_convolutions(plugins):
         parse_settings(["upsampling=bilinear"], model_cls.all_options(), "cyclegan")
 
 
+def test_cycle_noise_perturbs_only_what_is_translated_back(plugins):
+    """--set cycle_noise=S: the cycle loss sees the other generator's reconstruction of a noisy translation
+    (its value now varies between calls), while the translations themselves and the identity loss do not;
+    0, the default, keeps the reference's deterministic cycle."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32) for _ in range(2))
+    model_cls = plugins.models.get("cyclegan")
+    for std, cycle_changes in ((0.0, False), (0.5, True)):
+        model = model_cls(image_size=16, channels=3, filters=4, d_filters=4, d_layers=2, blocks=1,
+                          cycle_noise=std)
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss=plugins.losses.get("lsgan"))
+        first, second = model._generator_losses(a, b), model._generator_losses(a, b)
+        _, _, cycle_1, identity_1, fake_a_1, fake_b_1 = (np.asarray(x) for x in first)
+        _, _, cycle_2, identity_2, fake_a_2, fake_b_2 = (np.asarray(x) for x in second)
+        np.testing.assert_array_equal(fake_b_1, fake_b_2)
+        np.testing.assert_array_equal(fake_a_1, fake_a_2)
+        assert identity_1 == identity_2
+        assert (abs(float(cycle_1) - float(cycle_2)) > 1e-4) == cycle_changes
+
+
 def test_learning_rate_schedule_matches_the_reference():
     """reference.md: lr(E) = 2e-4 (1 - max(0, E - 100) / 101) for 1-based epoch E."""
     from img2img.training.schedules import ConstantThenLinearDecay

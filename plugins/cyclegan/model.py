@@ -51,6 +51,9 @@ class CycleGAN(GAN):
         "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field"),
         "lambda_cycle": Option(10.0, "weight of each L1 cycle loss (lambda_A = lambda_B)"),
         "lambda_identity": Option(0.5, "identity loss weight, as a fraction of lambda_cycle (0 disables it)"),
+        "cycle_noise": Option(0.0, "std of Gaussian noise added to each translation before it is translated back "
+                              "(images in [-1, 1]); > 0 makes hiding the input in faint patterns useless "
+                              "(Bashkirova et al. 2019); 0 = reference"),
         "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)"),
         "spectral_norm": Option(False, "spectral normalisation on the discriminators' convolutions (no instance norm)"),
         "augment": Option(True, "random resize-crop (load at 286/256 of the size) and horizontal flip"),
@@ -168,14 +171,24 @@ class CycleGAN(GAN):
         loss = self.adversarial_loss
         adversarial = (loss.generator_loss(self._judge(self.discriminator)(fake_b))
                        + loss.generator_loss(self._judge(self.discriminator_a)(fake_a)))
-        back_a = ops.cast(f(fake_b, training=True), "float32")
-        back_b = ops.cast(g(fake_a, training=True), "float32")
+        back_a = ops.cast(f(self._cycle_input(fake_b), training=True), "float32")
+        back_b = ops.cast(g(self._cycle_input(fake_a), training=True), "float32")
         cycle = lam * (ops.mean(ops.abs(back_a - real_a)) + ops.mean(ops.abs(back_b - real_b)))
         if same_a is not None and same_b is not None:
             identity = id_weight * (ops.mean(ops.abs(same_b - real_b)) + ops.mean(ops.abs(same_a - real_a)))
         else:
             identity = ops.zeros((), "float32")
         return adversarial + cycle + identity, adversarial, cycle, identity, fake_a, fake_b
+
+    def _cycle_input(self, translated: Any) -> Any:
+        """What the other generator reconstructs from: the translation, plus noise with ``cycle_noise``. A
+        CycleGAN can satisfy the cycle loss by hiding its input in low-amplitude patterns of the translation
+        (Chu et al. 2017); noise of larger amplitude makes that channel useless, so the input must be recovered
+        from what is visible."""
+        std = float(self.settings["cycle_noise"])
+        if std <= 0:
+            return translated
+        return translated + keras.random.normal(ops.shape(translated), stddev=std, seed=self.seed_generator)
 
     def train_step(self, data: Any) -> dict[str, Any]:
         real_a, real_b = (ops.cast(x, "float32") for x in data)
