@@ -130,13 +130,18 @@ def main() -> None:
         lines.append(f"| {size} | {blocks} | {on(jit)} | {on(grappler)} | {f['step']:.2f} | {torch / f['step']:.2f}x "
                      f"| {kerasio / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
                      f"| {f['gflops_per_s']:.1f} | {f['first']:.1f} | {f['start']:.1f} |")
+    write_table(args.out / "cyclegan_speed.md", lines,
+                "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
+                f"`python bench/cyclegan_speed.py --steps {args.steps}`; 'vs' columns are peer s/step divided by "
+                "ours (reference.md). The default on a CPU is XLA off, Grappler off.")
+
+
+def write_table(path: Path, lines: list[str], header: str) -> None:
+    """Print a markdown table and save it under its header (how it was measured)."""
     table = "\n".join(lines)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cyclegan_speed.md").write_text(
-        "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
-        f"`python bench/cyclegan_speed.py --steps {args.steps}`; 'vs' columns are peer s/step divided by ours "
-        "(reference.md). The default on a CPU is XLA off, Grappler off.\n\n" + table + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "\n\n" + table + "\n")
 
 
 def on(flag: bool) -> str:

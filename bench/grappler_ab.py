@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cyclegan_speed import CONFIGS, REPO, measure, on
+from cyclegan_speed import CONFIGS, REPO, measure, on, write_table
 
 
 def one(size: int, blocks: int, grappler: bool, steps: int) -> None:
@@ -57,13 +57,10 @@ def main() -> None:
         lines.append(f"| {size} | {blocks} | {step_on:.3f} | {step_off:.3f} | {step_off / step_on:.2f} "
                      f"| {statistics.median(f['first'] for f in with_on):.1f} "
                      f"| {statistics.median(f['first'] for f in with_off):.1f} |")
-    table = "\n".join(lines)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "grappler_ab.md").write_text(
-        f"CycleGAN training step, batch 1, filters 64, XLA off; medians of {args.repeats} alternating fresh "
-        f"processes, {args.steps} timed steps each.\n`python bench/grappler_ab.py --repeats {args.repeats} "
-        f"--steps {args.steps}`\n\n" + table + "\n")
+    write_table(args.out / "grappler_ab.md", lines,
+                f"CycleGAN training step, batch 1, filters 64, XLA off; medians of {args.repeats} alternating fresh "
+                f"processes, {args.steps} timed steps each.\n`python bench/grappler_ab.py --repeats {args.repeats} "
+                f"--steps {args.steps}`")
 
 
 if __name__ == "__main__":
