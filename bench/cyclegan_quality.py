@@ -93,16 +93,21 @@ def ssim_by_region(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, flo
     return float(ssim[flat].mean()), float(ssim[~flat].mean())
 
 
-def scores(predicted: np.ndarray, truth: np.ndarray, truth_features: np.ndarray, features) -> dict[str, float]:
+def pixel_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Mean L1 and SSIM on [0, 1] pixels, SSIM also split by flat and structured windows of the truth."""
     import tensorflow as tf
 
-    from img2img.metrics import kernel_inception_distance
-
-    kid = kernel_inception_distance(features(predicted), truth_features, subsets=100, subset_size=100)
     flat, structured = ssim_by_region(predicted, truth)
     return {"l1": float(np.mean(np.abs(predicted - truth))),
             "ssim": float(np.mean(tf.image.ssim(tf.constant(predicted), tf.constant(truth), max_val=1.0))),
-            "ssim_flat": flat, "ssim_structured": structured, "kid": kid.mean, "kid_std": kid.std}
+            "ssim_flat": flat, "ssim_structured": structured}
+
+
+def scores(predicted: np.ndarray, truth: np.ndarray, truth_features: np.ndarray, features) -> dict[str, float]:
+    from img2img.metrics import kernel_inception_distance
+
+    kid = kernel_inception_distance(features(predicted), truth_features, subsets=100, subset_size=100)
+    return {**pixel_scores(predicted, truth), "kid": kid.mean, "kid_std": kid.std}
 
 
 def strip(rows: list[np.ndarray], path: Path) -> None:

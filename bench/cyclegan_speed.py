@@ -42,25 +42,35 @@ def step_flops(model, a, b) -> float:
     return float(profile.total_float_ops)
 
 
-def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> dict[str, float]:
+def cyclegan_and_batches(size: int, blocks: int, optimizer_cls=None, jit: bool = False) -> tuple:
+    """A compiled CycleGAN as ``img2img train`` builds it (FusedAdam unless told otherwise, optimisers
+    built so the first call does not trace twice) and four seeded (A, B) batches of one image."""
     import keras
     import tensorflow as tf
 
-    from img2img.devices import set_graph_optimizer
     from img2img.optimizers import FusedAdam
     from img2img.plugins import get_plugins
 
-    set_graph_optimizer("true" if grappler else "false")
-
+    optimizer_cls = optimizer_cls or FusedAdam
     plugins = get_plugins()
     keras.utils.set_random_seed(0)
     model = plugins.models.get("cyclegan")(image_size=size, channels=3, blocks=blocks)
-    model.compile(FusedAdam(2e-4, beta_1=0.5), FusedAdam(2e-4, beta_1=0.5),  # as img2img train builds them
+    model.compile(optimizer_cls(2e-4, beta_1=0.5), optimizer_cls(2e-4, beta_1=0.5),
                   loss=plugins.losses.get("lsgan"), jit_compile=jit)
-    model.build_optimizers()  # as img2img train does: otherwise the first call traces twice
+    model.build_optimizers()
     rng = np.random.default_rng(0)
     batches = [(tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)),
                 tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32))) for _ in range(4)]
+    return model, batches
+
+
+def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> dict[str, float]:
+    import tensorflow as tf
+
+    from img2img.devices import set_graph_optimizer
+
+    set_graph_optimizer("true" if grappler else "false")
+    model, batches = cyclegan_and_batches(size, blocks, jit=jit)
     flops = step_flops(model, *batches[0])
     # as Keras' fit wraps it: no autograph conversion (train steps have no tensor-dependent Python control flow)
     train = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True, autograph=False)

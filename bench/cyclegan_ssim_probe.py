@@ -12,13 +12,10 @@ deviation from white on the truth's background, by distance from the emoji's sil
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-from cyclegan_quality import REPO, load_folder, ssim_by_region
-
-sys.path.insert(0, str(REPO / "tests"))
+from cyclegan_quality import load_folder, pixel_scores  # also puts tests/ (real_data) on the path
 
 
 def main() -> None:
@@ -26,7 +23,6 @@ def main() -> None:
     parser.add_argument("work", type=Path, help="the --work folder of a finished cyclegan_quality.py run")
     args = parser.parse_args()
 
-    import tensorflow as tf
     from real_data import emoji_code_points, split_code_points
     from scipy import ndimage
 
@@ -46,9 +42,8 @@ def main() -> None:
         return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
     def report(label: str, predicted: np.ndarray) -> None:
-        ssim = float(np.mean(tf.image.ssim(tf.constant(predicted), tf.constant(truth), max_val=1.0)))
-        flat, structured = ssim_by_region(predicted, truth)
-        print(f"| {label} | {np.mean(np.abs(predicted - truth)):.4f} | {ssim:.4f} | {flat:.3f} / {structured:.3f} |")
+        r = pixel_scores(predicted, truth)
+        print(f"| {label} | {r['l1']:.4f} | {r['ssim']:.4f} | {r['ssim_flat']:.3f} / {r['ssim_structured']:.3f} |")
 
     print("| generator | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
     checkpoints = sorted((args.work / "run" / "checkpoints").glob("step-*.weights.h5"),
@@ -57,8 +52,8 @@ def main() -> None:
     for checkpoint in checkpoints:
         model.load_weights(checkpoint)
         kept.append([w.copy() for w in generator.get_weights()])
-        report(checkpoint.name, translate(line))
-    plain = translate(line)  # the newest checkpoint, loaded last
+        plain = translate(line)  # after the loop: the newest checkpoint's translation
+        report(checkpoint.name, plain)
     flipped = translate(line[:, :, ::-1])[:, :, ::-1]
     report("newest, averaged with its left-right flip", (plain + flipped) / 2)
     report("newest, averaged over both flips", (plain + flipped + translate(line[:, ::-1])[:, ::-1]) / 3)

@@ -14,25 +14,14 @@ import os
 import statistics
 import time
 
-import numpy as np
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def measure(optimizer_cls, size: int, blocks: int) -> dict[str, float]:
-    import keras
     import tensorflow as tf
+    from cyclegan_speed import cyclegan_and_batches
 
-    from img2img.plugins import get_plugins
-
-    plugins = get_plugins()
-    keras.utils.set_random_seed(0)
-    model = plugins.models.get("cyclegan")(image_size=size, channels=3, blocks=blocks)
-    model.compile(optimizer_cls(2e-4, beta_1=0.5), optimizer_cls(2e-4, beta_1=0.5),
-                  loss=plugins.losses.get("lsgan"), jit_compile=False)
-    model.build_optimizers()
-    rng = np.random.default_rng(0)
-    batches = [(tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)),) * 2 for _ in range(3)]
+    model, batches = cyclegan_and_batches(size, blocks, optimizer_cls)
     step = tf.function(model.train_step, autograph=False)
     started = time.perf_counter()
     concrete = step.get_concrete_function(batches[0])
