@@ -191,6 +191,24 @@ def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, 
     assert json.loads((broken / "checkpoints" / "latest.json").read_text())["epoch"] == 4
 
 
+def test_a_run_older_than_an_option_still_loads_and_resumes(cli_run, plugins, emoji, tmp_path):
+    """Options added after a run was made (cycle_noise, grappler) take their defaults when it is loaded or
+    resumed, instead of failing on the key its config.json lacks."""
+    from img2img.training.trainer import load_run_model
+
+    run = tmp_path / "old"
+    _train(cli_run, emoji, run, "--steps", "2")
+    config_path = run / "config.json"
+    config = json.loads(config_path.read_text())
+    for key in ("cycle_noise", "grappler"):
+        del config["settings"][key]
+    config_path.write_text(json.dumps(config))
+    model = load_run_model(RunDirectory.open(run), plugins)
+    assert model.settings["cycle_noise"] == 0.0
+    cli_run("train", "cyclegan", "--out", run, "--resume", "--steps", "3")
+    assert RunDirectory.open(run).latest()["step"] == 3
+
+
 def test_any_loss_and_penalty_compose(cli_run, emoji, tmp_path):
     _train(cli_run, emoji, tmp_path / "hinge", "--loss", "hinge", "--penalty", "r1:1", "--steps", "1")
     assert "penalty_r1" in _metrics(tmp_path / "hinge")[0]

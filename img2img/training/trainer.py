@@ -164,6 +164,7 @@ class Trainer:
             raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
         if r.text_encoder and r.text_encoder != (config.get("text_encoder") or {}).get("name"):
             raise Img2ImgError("--resume: a run keeps the text encoder it was trained with; drop --text-encoder")
+        complete_settings(config, self.plugins.models.get(r.model))
         if r.settings or r.penalties or r.image_size:
             raise Img2ImgError(
                 "--resume continues a run as it was configured; --set, --penalty and --image-size "
@@ -420,6 +421,12 @@ def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
     model.seed_generator.state.assign(np.asarray(state["rng_state"], dtype=model.seed_generator.state.dtype))
 
 
+def complete_settings(config: dict[str, Any], model_cls: Any) -> None:
+    """Give a stored run the defaults of options its model or the trainer gained after the run was made. A
+    new option's default keeps the behaviour it had before, so older runs resume and load as they trained."""
+    config["settings"] = {**{k: o.default for k, o in model_cls.all_options().items()}, **config["settings"]}
+
+
 def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     """The model a config describes, compiled with its loss, penalties and optimisers (slots built, so a
     checkpoint can be loaded into it). The optimiser structure follows the stored precision policy."""
@@ -463,7 +470,7 @@ def run_model_class(run: RunDirectory, config: dict[str, Any], plugins: PluginMa
 def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:
     """Rebuild a run's model from config.json and its latest checkpoint (needs the model's plugin)."""
     config = run.read_config()
-    run_model_class(run, config, plugins)
+    complete_settings(config, run_model_class(run, config, plugins))
     model = build_run_model(config, plugins)
     state = run.latest()
     if state is None:
