@@ -82,13 +82,19 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
     """Train MODEL; everything lands in a run directory you can resume."""
     if steps is not None and epochs is not None:
         raise click.UsageError("give --steps or --epochs, not both")
-    from img2img.training.trainer import Trainer, TrainRequest
+    from img2img.startup import pause_collection, resume_collection
 
-    request = TrainRequest(model=model, steps=steps, epochs=epochs, penalties=list(penalties),
-                           settings=list(settings), **options)
-    plugins = get_plugins()
-    plugins.models.get(model)  # an unknown model fails before TensorFlow loads
-    result = Trainer(request, plugins, echo_err).run()
+    pause_collection()  # until the first step has run (the trainer resumes it then)
+    try:
+        from img2img.training.trainer import Trainer, TrainRequest
+
+        request = TrainRequest(model=model, steps=steps, epochs=epochs, penalties=list(penalties),
+                               settings=list(settings), **options)
+        plugins = get_plugins()
+        plugins.models.get(model)  # an unknown model fails before TensorFlow loads
+        result = Trainer(request, plugins, echo_err).run()
+    finally:
+        resume_collection()
     click.echo(f"Trained to step {result.step} in {result.seconds:.1f} s; run directory: {result.run.path}")
 
 

@@ -3,9 +3,11 @@
 Keras 3 imports scikit-learn (for its ``keras.wrappers`` estimators, pulling in SciPy's stats) and IPython
 (for notebook detection in ``keras.saving``) at import time whenever they are importable: about 2.2 s of
 every ``img2img train`` start on the project's CPU machine (``python -X importtime``), for features img2img
-never uses. Both imports are guarded by ``try/except ImportError`` in Keras, so hiding the two packages
-while Keras itself loads makes Keras take its "not installed" path; afterwards they import normally (tests
-and benchmarks use scikit-learn in the same process).
+never uses. TensorFlow's import does the same with SciPy (``scipy.sparse``, 0.28 s, for the legacy Keras 2
+engine bundled in TensorFlow, which Keras 3 does not use). Each of these imports is guarded by
+``try/except ImportError``, so hiding the packages while Keras (and TensorFlow) load makes them take their
+"not installed" path; afterwards the packages import normally (tests and benchmarks use scikit-learn in the
+same process, the f-GAN plugin's Jeffrey row uses SciPy).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-OPTIONAL_EXTRAS = ("sklearn", "IPython")
+OPTIONAL_EXTRAS = ("sklearn", "IPython", "scipy")
 
 
 def import_keras() -> ModuleType:

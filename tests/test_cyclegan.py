@@ -26,22 +26,71 @@ def _metrics(run):
 
 def test_networks_follow_the_reference(plugins):
     """reference.md: ResNet-9 generator 11.4 M parameters, PatchGAN 2.8 M; 256 px gives 30x30 logits;
-    instance norm = one group per channel without affine parameters."""
-    import keras
-
-    from img2img_plugins.cyclegan.networks import patchgan_discriminator, resnet_generator
+    instance norm per image and channel, without affine parameters."""
+    from img2img_plugins.cyclegan.networks import InstanceNormalization, patchgan_discriminator, resnet_generator
 
     generator = resnet_generator(3, 64, 9, "g")
     discriminator = patchgan_discriminator(3, 64, 3, "d")
     assert round(generator.count_params() / 1e6, 1) == 11.4
     assert round(discriminator.count_params() / 1e6, 1) == 2.8
     assert discriminator(np.zeros((1, 256, 256, 3), np.float32)).shape == (1, 30, 30, 1)
-    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.GroupNormalization)]
-    assert norms and all(n.groups == n.input.shape[-1] and not n.center and not n.scale for n in norms)
-    x = np.random.default_rng(0).normal(size=(1, 8, 8, 4)).astype(np.float32)
-    y = np.asarray(norms[0].__class__(groups=-1, center=False, scale=False, epsilon=1e-5)(x))
-    expected = (x - x.mean(axis=(1, 2), keepdims=True)) / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-5)
-    np.testing.assert_allclose(y, expected, atol=1e-4)  # per image and channel, i.e. instance norm
+    norms = [layer for layer in generator.layers if isinstance(layer, InstanceNormalization)]
+    assert len(norms) == 2 + 2 + 2 * 9 + 1 and all(not n.weights for n in norms)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_instance_norm_is_keras_group_norm_with_one_group_per_channel(batch):
+    """The fused layer must compute what Keras' own instance norm (GroupNormalization, groups=-1) computes,
+    value and gradient, for one image and for a batch, with static and with unknown shapes (translate)."""
+    import keras
+    import tensorflow as tf
+
+    from img2img_plugins.cyclegan.networks import InstanceNormalization
+
+    rng = np.random.default_rng(batch)
+    x = tf.constant(rng.normal(2.0, 3.0, size=(batch, 12, 8, 5)).astype(np.float32))
+    weights = tf.constant(rng.normal(size=x.shape).astype(np.float32))
+    ours, keras_own = InstanceNormalization(), keras.layers.GroupNormalization(-1, center=False, scale=False,
+                                                                               epsilon=1e-5)
+    expected = (x - np.mean(x, axis=(1, 2), keepdims=True)) / np.sqrt(np.var(x, axis=(1, 2), keepdims=True) + 1e-5)
+
+    def value_and_gradient(layer, signature):
+        @tf.function(input_signature=signature, autograph=False)
+        def run(images):
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                y = layer(images)
+                loss = tf.reduce_sum(y * weights)
+            return y, tape.gradient(loss, images)
+
+        return [np.asarray(t) for t in run(x)]
+
+    their_y, their_grad = value_and_gradient(keras_own, None)
+    np.testing.assert_allclose(their_y, expected, atol=1e-4)
+    for signature in (None, [tf.TensorSpec((None, None, None, 5), tf.float32)]):
+        y, grad = value_and_gradient(ours, signature)
+        np.testing.assert_allclose(y, expected, atol=1e-4)
+        np.testing.assert_allclose(grad, their_grad, atol=1e-4)
+
+
+def test_runs_saved_with_keras_group_norm_still_load(plugins, tmp_path, monkeypatch):
+    """Runs written before the fused instance norm used GroupNormalization layers; neither has weights, so
+    their checkpoints must load into today's networks and give the same translations."""
+    import keras
+
+    from img2img_plugins.cyclegan import networks
+
+    model_cls = plugins.models.get("cyclegan")
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    with monkeypatch.context() as patch:
+        patch.setattr(networks, "instance_norm", lambda: keras.layers.GroupNormalization(
+            groups=-1, center=False, scale=False, epsilon=1e-5))
+        old = model_cls(image_size=32, channels=3, filters=4, d_filters=4, seed=1)
+    assert any(isinstance(layer, keras.layers.GroupNormalization) for layer in old.generator.layers)
+    old.save_weights(tmp_path / "old.weights.h5")
+    new = model_cls(image_size=32, channels=3, filters=4, d_filters=4, seed=2)
+    new.load_weights(tmp_path / "old.weights.h5")
+    np.testing.assert_allclose(np.asarray(new.generator_b2a(x)), np.asarray(old.generator_b2a(x)), atol=1e-5)
 
 
 def test_block_count_follows_the_image_size(plugins):

@@ -12,6 +12,7 @@ import numpy as np
 
 from img2img.console import report, seconds_since_start
 from img2img.data.images import save_png
+from img2img.startup import resume_collection
 from img2img.training.run_dir import RunDirectory
 
 
@@ -42,6 +43,7 @@ class FirstStepTimer(keras.callbacks.Callback):
         if not self.done:
             self.done = True
             report(f"first step done {seconds_since_start():.1f} s after start")
+            resume_collection()  # start-up is over (see img2img.startup)
 
 
 class StopAtStep(keras.callbacks.Callback):

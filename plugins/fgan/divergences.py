@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from scipy import special
 
 from img2img.errors import Img2ImgError
 from img2img.losses import FDivergence
@@ -21,7 +20,10 @@ MAX_EXP_ARGUMENT = 80.0
 
 
 def _wright_omega(z: np.ndarray) -> np.ndarray:
-    """omega(z) = W0(exp(z)), Lambert W of an exponential, from SciPy: stable for any real z."""
+    """omega(z) = W0(exp(z)), Lambert W of an exponential, from SciPy: stable for any real z. Imported here:
+    only the Jeffrey row needs SciPy, and every ``img2img train`` loads this plugin."""
+    from scipy import special
+
     return special.wrightomega(z.astype(np.float64)).real
 
 

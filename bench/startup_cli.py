@@ -1,0 +1,82 @@
+"""Seconds from launching ``img2img train`` to the end of its first step, as a user meets it.
+
+Runs ``img2img train cyclegan --image-size 64 --batch-size 1 --steps 1`` (the command's own "first step
+done N s after start" line, which counts from the process's start) ``--repeats`` times on 40 real emoji and
+prints each figure and the median. ``--baseline TREE`` also runs another checkout of img2img (for instance
+``git worktree add /tmp/before COMMIT``), alternating with this one so both see the same machine load, and
+prints the ratio of the medians.
+
+    python bench/startup_cli.py --repeats 5
+    python bench/startup_cli.py --repeats 5 --baseline /tmp/before
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+# The installed package names and the folders they come from (pyproject.toml's package-dir).
+PACKAGE_FOLDERS = {"img2img": "img2img", "img2img_plugins": "plugins", "img2img_models": "models"}
+
+
+def import_path(tree: Path, scratch: Path) -> str:
+    """A folder that makes ``tree``'s packages shadow the installed ones, entry points included."""
+    folder = scratch / f"path-{tree.name}"
+    folder.mkdir()
+    for package, source in PACKAGE_FOLDERS.items():
+        (folder / package).symlink_to(tree / source)
+    return str(folder)
+
+
+def first_step_seconds(python_path: str | None, data: tuple[Path, Path], out: Path) -> float:
+    env = dict(os.environ)
+    if python_path:
+        env["PYTHONPATH"] = python_path
+    command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
+               str(data[1]), "--image-size", "64", "--batch-size", "1", "--steps", "1", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
+    match = re.search(r"first step done ([0-9.]+) s after start", result.stderr)
+    if result.returncode != 0 or not match:
+        raise SystemExit(f"img2img train failed:\n{result.stderr[-2000:]}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
+    args = parser.parse_args()
+
+    from real_data import emoji_code_points, emoji_folders
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        data = emoji_folders(scratch, emoji_code_points()[:40], size=128)
+        trees = {"this checkout": None}
+        if args.baseline:
+            trees = {f"baseline {args.baseline}": import_path(args.baseline.resolve(), scratch), **trees}
+        seconds: dict[str, list[float]] = {name: [] for name in trees}
+        for repeat in range(args.repeats):
+            for index, (name, python_path) in enumerate(trees.items()):
+                out = scratch / f"run-{repeat}-{index}"
+                seconds[name].append(first_step_seconds(python_path, data, out))
+                print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
+    print("\n| img2img | runs (s) | median (s) |\n|---|---|---|")
+    for name, values in seconds.items():
+        print(f"| {name} | {', '.join(f'{v:.1f}' for v in values)} | {statistics.median(values):.1f} |")
+    if args.baseline:
+        ours, theirs = (statistics.median(v) for v in (seconds["this checkout"], seconds[next(iter(seconds))]))
+        print(f"\nmedian ratio this / baseline: {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
