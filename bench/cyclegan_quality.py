@@ -73,10 +73,9 @@ def feature_extractor() -> tuple[str, object]:
     return "InceptionV3 (ImageNet weights), 2048-d pool features at 150 px", inception
 
 
-def ssim_by_region(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Mean SSIM over the windows where the truth is flat (variance < 1e-4: background and flat fills) and
-    over the rest, with tf.image.ssim's window (11x11 Gaussian, sigma 1.5) and constants, to show where a
-    method loses SSIM: a constant image scores ~1 on flat windows, any texture there costs a lot."""
+def ssim_map(predicted: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-window SSIM with tf.image.ssim's window (11x11 Gaussian, sigma 1.5) and constants, with its two
+    factors (luminance; contrast-structure) and the truth's mean and variance in each window."""
     import tensorflow as tf
 
     g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5 ** 2))
@@ -88,8 +87,20 @@ def ssim_by_region(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, flo
     mx, my = blur(predicted), blur(truth)
     vx, vy, cov = blur(predicted ** 2) - mx ** 2, blur(truth ** 2) - my ** 2, blur(predicted * truth) - mx * my
     c1, c2 = 0.01 ** 2, 0.03 ** 2
-    ssim = (2 * mx * my + c1) * (2 * cov + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
-    flat = vy < 1e-4
+    luminance = (2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1)
+    contrast_structure = (2 * cov + c2) / (vx + vy + c2)
+    return {"ssim": luminance * contrast_structure, "luminance": luminance,
+            "contrast_structure": contrast_structure, "truth_mean": my, "truth_variance": vy}
+
+
+FLAT_VARIANCE = 1e-4  # a window of the truth flatter than this is background or a flat fill
+
+
+def ssim_by_region(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Mean SSIM over the windows where the truth is flat and over the rest, to show where a method loses
+    SSIM: a constant image scores ~1 on flat windows, any texture there costs a lot."""
+    windows = ssim_map(predicted, truth)
+    ssim, flat = windows["ssim"], windows["truth_variance"] < FLAT_VARIANCE
     return float(ssim[flat].mean()), float(ssim[~flat].mean())
 
 

@@ -3,8 +3,10 @@
 Reads a ``cyclegan_quality.py --work DIR`` folder (its run and its held-out test images) and prints, on the
 held-out emoji: the translation's L1 / SSIM (flat and structured windows of the truth, as the quality
 report splits them); the same after averaging the translations of the flipped inputs (test-time
-augmentation); the generator with the weights of its kept checkpoints averaged; and the translation's
-deviation from white on the truth's background, by distance from the emoji's silhouette.
+augmentation); the generator with the weights of its kept checkpoints averaged; SSIM by kind of window
+(flat white, flat coloured, structured), with its two factors, for the translation and the colour-mean
+fill, and what each kind adds to the difference of their means; and the translation's deviation from white
+on the truth's background, by distance from the emoji's silhouette.
 
     python bench/cyclegan_ssim_probe.py bench-work/cyclegan-quality-traced
 """
@@ -15,7 +17,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from cyclegan_quality import load_folder, pixel_scores  # also puts tests/ (real_data) on the path
+from cyclegan_quality import FLAT_VARIANCE, load_folder, pixel_scores, ssim_map  # puts tests/ on the path
 
 
 def main() -> None:
@@ -60,6 +62,8 @@ def main() -> None:
     generator.set_weights([np.mean(ws, axis=0) for ws in zip(*kept, strict=True)])
     report(f"weights of the {len(kept)} kept checkpoints averaged", translate(line))
 
+    window_kinds(plain, truth)
+
     background = np.all(truth > 0.95, axis=-1)
     distance = np.stack([ndimage.distance_transform_edt(b) for b in background])  # px to the silhouette
     deviation = np.abs(1.0 - plain).mean(axis=-1)
@@ -70,6 +74,23 @@ def main() -> None:
         mask = background & (distance >= low) & (distance < high)
         print(f"| {low:g}-{high:g} | {mask.mean():.3f} | {deviation[mask].mean():.3f} | "
               f"{np.percentile(deviation[mask], 90):.3f} |".replace("-1e+09", "+"))
+
+
+def window_kinds(translated: np.ndarray, truth: np.ndarray) -> None:
+    """Which windows of the truth the SSIM gap to the colour-mean fill comes from (here the held-out colour
+    mean: within 0.001 SSIM of the training mean the quality report uses)."""
+    fill = np.broadcast_to(truth.reshape(-1, 3).mean(axis=0), truth.shape).astype(np.float32)
+    ours, theirs = ssim_map(translated, truth), ssim_map(fill, truth)
+    flat = ours["truth_variance"] < FLAT_VARIANCE
+    white = ours["truth_mean"] > 0.97
+    kinds = {"flat white (mean > 0.97)": flat & white, "flat coloured": flat & ~white, "structured": ~flat}
+    print("\nSSIM by kind of window of the truth (per window and channel):")
+    print("| windows | share | translation SSIM (luminance x contrast-structure) | fill SSIM (same) "
+          "| adds to fill - translation |\n|---|---|---|---|---|")
+    for name, mask in kinds.items():
+        a, b = ([m[key][mask].mean() for key in ("ssim", "luminance", "contrast_structure")] for m in (ours, theirs))
+        print(f"| {name} | {mask.mean():.3f} | {a[0]:.3f} ({a[1]:.3f} x {a[2]:.3f}) | {b[0]:.3f} ({b[1]:.3f} x "
+              f"{b[2]:.3f}) | {mask.mean() * (b[0] - a[0]):+.3f} |")
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ class InstanceNormalization(layers.Layer):
     (forward and gradient); a CycleGAN step calls instance norm 86 times, so those ops were half of the
     graph TensorFlow traces before the first step. Seen as one image whose channels are the batch's
     (image, channel) pairs, a batch's instance statistics are batch-norm statistics, which TensorFlow
-    computes and differentiates in one op each. Runs written with GroupNormalization still load: neither
-    layer has weights, and exported networks name their own class.
+    computes and differentiates in one op each (training batches have fixed shapes). Runs written with
+    GroupNormalization still load: neither layer has weights, and exported networks name their own class.
     """
 
     def __init__(self, epsilon: float = 1e-5, **kwargs: Any) -> None:
@@ -58,22 +58,23 @@ class InstanceNormalization(layers.Layer):
         self.epsilon = float(epsilon)
 
     def call(self, inputs: Any) -> Any:
+        if None in inputs.shape:
+            # Sizes known only at run time (translate takes any image size): nothing is traced per step,
+            # so plain moments do, without the reshuffling below.
+            mean, variance = ops.moments(inputs, axes=[1, 2], keepdims=True)
+            return (inputs - mean) * ops.rsqrt(variance + self.epsilon)
         import tensorflow as tf
 
         n, height, width, channels = inputs.shape
-        single = n == 1  # known while training (fixed batches); translate may not know it
-        if None in (n, height, width, channels):
-            shape = tf.shape(inputs)
-            n, height, width, channels = shape[0], shape[1], shape[2], shape[3]
         pairs = n * channels
         x = inputs
-        if not single:  # (n, h, w, c) -> (1, h, w, n*c): each (image, channel) pair becomes a channel
-            x = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), tf.stack([1, height, width, pairs]))
-        ones = tf.ones(tf.reshape(pairs, [1]), tf.float32)
-        x, _, _ = tf.compat.v1.nn.fused_batch_norm(x, ones, tf.zeros_like(ones), epsilon=self.epsilon,
+        if n != 1:  # (n, h, w, c) -> (1, h, w, n*c): each (image, channel) pair becomes a channel
+            x = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, height, width, pairs])
+        ones = tf.ones([pairs], tf.float32)
+        x, _, _ = tf.compat.v1.nn.fused_batch_norm(x, ones, tf.zeros([pairs], tf.float32), epsilon=self.epsilon,
                                                    is_training=True)
-        if not single:
-            x = tf.transpose(tf.reshape(x, tf.stack([height, width, n, channels])), [2, 0, 1, 3])
+        if n != 1:
+            x = tf.transpose(tf.reshape(x, [height, width, n, channels]), [2, 0, 1, 3])
         return x
 
     def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
