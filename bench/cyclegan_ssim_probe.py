@@ -5,8 +5,9 @@ held-out emoji: the translation's L1 / SSIM (flat and structured windows of the 
 report splits them); the same after averaging the translations of the flipped inputs (test-time
 augmentation); the generator with the weights of its kept checkpoints averaged; SSIM by kind of window
 (flat white, flat coloured, structured), with its two factors, for the translation and the colour-mean
-fill, and what each kind adds to the difference of their means; and the translation's deviation from white
-on the truth's background, by distance from the emoji's silhouette.
+fill, and what each kind adds to the difference of their means; the translation's deviation from white
+on the truth's background, by distance from the emoji's silhouette; and how much of the line art's ink lies
+on the truth's background.
 
     python bench/cyclegan_ssim_probe.py bench-work/cyclegan-quality-traced
 """
@@ -74,6 +75,13 @@ def main() -> None:
         mask = background & (distance >= low) & (distance < high)
         print(f"| {low:g}-{high:g} | {mask.mean():.3f} | {deviation[mask].mean():.3f} | "
               f"{np.percentile(deviation[mask], 90):.3f} |".replace("-1e+09", "+"))
+    ink = line.mean(axis=-1) < 0.5
+    ring = background & (distance < 2)
+    print(f"\nInk of the line art (mean < 0.5): {ink.mean():.1%} of pixels, {(ink & background).sum() / ink.sum():.1%} "
+          f"of it on the truth's background, where the translation deviates from white by "
+          f"{deviation[ink & background].mean():.3f}; it covers {(ink & ring).sum() / ring.sum():.1%} of the "
+          f"background within 2 px of the silhouette (deviation elsewhere in that ring "
+          f"{deviation[ring & ~ink].mean():.3f}).")
 
 
 def window_kinds(translated: np.ndarray, truth: np.ndarray) -> None:
