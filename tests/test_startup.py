@@ -1,26 +1,35 @@
-"""Start-up cost that is ours to control: Keras loads without the optional extras it would import eagerly."""
+"""Start-up cost that is ours to control: Keras loads without the optional extras it would import eagerly, and
+`img2img train` pauses Python's garbage collector for start-up only: never left off after the first step,
+nor after a run that fails, nor switched on where the user had it off."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 
+from conftest import CYCLE_FAST
+
+from img2img.startup import pause_collection, resume_collection
+
 PROBE = """
 import json, sys
 import img2img.training
-hidden = {name: name in sys.modules for name in ("sklearn", "IPython")}
+hidden = {name: name in sys.modules for name in ("sklearn", "IPython", "scipy")}
 import keras
-import sklearn  # still importable afterwards
-print(json.dumps({"hidden": hidden, "keras": keras.__version__, "sklearn": sklearn.__name__}))
+import scipy.special  # still importable afterwards
+import sklearn
+print(json.dumps({"hidden": hidden, "keras": keras.__version__, "sklearn": sklearn.__name__,
+                  "scipy": scipy.special.__name__}))
 """
 
 
-def test_keras_loads_without_sklearn_and_ipython_which_stay_importable():
+def test_keras_loads_without_sklearn_ipython_and_scipy_which_stay_importable():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["hidden"] == {"sklearn": False, "IPython": False}
-    assert result["sklearn"] == "sklearn" and result["keras"].startswith("3.")
+    assert result["hidden"] == {"sklearn": False, "IPython": False, "scipy": False}
+    assert result["sklearn"] == "sklearn" and result["scipy"] == "scipy.special" and result["keras"].startswith("3.")
 
 
 def test_grappler_is_off_on_cpus_unless_asked_for():
@@ -41,3 +50,50 @@ def test_grappler_is_off_on_cpus_unless_asked_for():
             set_graph_optimizer("sometimes")
     finally:
         set_graph_optimizer("auto")
+
+
+def test_train_collects_again_from_the_first_step_on(cli_run, emoji, tmp_path, monkeypatch):
+    from img2img.training import callbacks, trainer
+
+    seen = {}
+    fit, first_step = trainer.Trainer.fit, callbacks.FirstStepTimer.on_train_batch_end
+
+    def watched_fit(self, *args, **kwargs):
+        seen["while starting"] = gc.isenabled()
+        return fit(self, *args, **kwargs)
+
+    def watched_first_step(self, *args, **kwargs):
+        done_before = self.done
+        first_step(self, *args, **kwargs)
+        if not done_before:
+            seen["after the first step"] = gc.isenabled()
+
+    monkeypatch.setattr(trainer.Trainer, "fit", watched_fit)
+    monkeypatch.setattr(callbacks.FirstStepTimer, "on_train_batch_end", watched_first_step)
+    line, colour = emoji
+    cli_run("train", "cyclegan", "--data", line, "--data-b", colour, *CYCLE_FAST, "--steps", "2",
+            "--out", tmp_path / "run")
+    assert seen == {"while starting": False, "after the first step": True}
+    assert gc.isenabled()
+
+
+def test_a_run_that_fails_before_its_first_step_leaves_the_collector_on(cli_run, emoji, tmp_path):
+    line, colour = emoji
+    result = cli_run("train", "cyclegan", "--data", line, "--data-b", colour, *CYCLE_FAST, "--batch-size", "999",
+                     "--steps", "1", "--out", tmp_path / "run", expect=1)
+    assert "--batch-size" in result.output
+    assert gc.isenabled()
+
+
+def test_resuming_never_enables_a_collector_it_did_not_pause():
+    gc.disable()
+    try:
+        pause_collection()  # already off: not ours to turn back on
+        resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    pause_collection()
+    assert not gc.isenabled()
+    resume_collection()
+    assert gc.isenabled()
