@@ -2,7 +2,8 @@
 
 Both variants are built, traced and run in this one process, alternating, ``--repeats`` times each; the
 report gives graph ops, the median seconds to trace the step (as fit does: optimisers built, no autograph),
-to run it the first time, and per later step, and the FusedAdam / Adam ratio of each.
+to run it the first time, and per later step, and the FusedAdam / Adam ratio of each. The measuring and
+the alternation are shared with ``instance_norm_ab.py``.
 
     python bench/startup_optimizer.py --size 64 --blocks 6 --repeats 3
 """
@@ -13,11 +14,18 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+COLUMNS = {"ops": ("graph ops", "{:.0f}"), "trace": ("trace (s)", "{:.2f}"), "first": ("first run (s)", "{:.2f}"),
+           "step": ("later step (s)", "{:.3f}")}
 
-def measure(optimizer_cls, size: int, blocks: int) -> dict[str, float]:
+
+def measure(size: int, blocks: int, optimizer_cls=None, steps: int = 1) -> dict[str, float]:
+    """Ops and seconds to trace the CycleGAN's training step, to run it first, per later step (median of
+    ``steps``) and per generator forward pass (ms, batch 1, as translate runs it)."""
+    import numpy as np
     import tensorflow as tf
     from cyclegan_speed import cyclegan_and_batches
 
@@ -30,18 +38,52 @@ def measure(optimizer_cls, size: int, blocks: int) -> dict[str, float]:
     step(batches[0])
     first = time.perf_counter() - started
     step(batches[1])
+    times = []
+    for i in range(steps):
+        started = time.perf_counter()
+        float(step(batches[(i + 2) % len(batches)])["g_loss"])
+        times.append(time.perf_counter() - started)
+    forward = tf.function(lambda x: model.generator(x, training=False))
+    np.asarray(forward(batches[0][0]))
     started = time.perf_counter()
-    step(batches[2])
-    later = time.perf_counter() - started
-    return {"ops": len(concrete.graph.get_operations()), "trace": traced, "first": first, "step": later}
+    for _ in range(10):
+        out = forward(batches[0][0])
+    np.asarray(out)
+    return {"ops": len(concrete.graph.get_operations()), "trace": traced, "first": first,
+            "step": statistics.median(times), "forward_ms": (time.perf_counter() - started) / 10 * 1000}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def compare(variants: dict[str, Callable[[], dict[str, float]]], repeats: int) -> dict[str, dict[str, float]]:
+    """Median of each figure per variant, the variants measured alternately so both see the same load."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            runs[name].append(run())
+    return {name: {key: statistics.median(r[key] for r in rows) for key in rows[0]} for name, rows in runs.items()}
+
+
+def print_comparison(title: str, label: str, median: dict[str, dict[str, float]],
+                     columns: dict[str, tuple[str, str]]) -> None:
+    """A markdown table of the medians, and the last variant / first variant ratio of each column."""
+    print(title)
+    print(f"| {label} | " + " | ".join(header for header, _ in columns.values()) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for name, m in median.items():
+        print(f"| {name} | " + " | ".join(fmt.format(m[key]) for key, (_, fmt) in columns.items()) + " |")
+    base, ours = (median[name] for name in (next(iter(median)), list(median)[-1]))
+    print("| ratio | " + " | ".join(f"{ours[key] / base[key]:.2f}" for key in columns) + " |")
+
+
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments(__doc__).parse_args()
 
     from img2img.devices import set_graph_optimizer
     from img2img.keras_import import import_keras
@@ -49,19 +91,11 @@ def main() -> None:
 
     keras = import_keras()
     set_graph_optimizer("auto")
-    variants = {"Adam (Keras)": keras.optimizers.Adam, "FusedAdam": FusedAdam}
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, cls in variants.items():
-            runs[name].append(measure(cls, args.size, args.blocks))
-    median = {name: {key: statistics.median(r[key] for r in rows) for key in rows[0]} for name, rows in runs.items()}
-    print(f"CycleGAN {args.size} px, {args.blocks} blocks, batch 1; medians of {args.repeats} alternating runs")
-    print("| optimizer | graph ops | trace (s) | first run (s) | later step (s) |\n|---|---|---|---|---|")
-    for name, m in median.items():
-        print(f"| {name} | {m['ops']:.0f} | {m['trace']:.2f} | {m['first']:.2f} | {m['step']:.2f} |")
-    ours, base = median["FusedAdam"], median["Adam (Keras)"]
-    print(f"| ratio | {ours['ops'] / base['ops']:.2f} | {ours['trace'] / base['trace']:.2f} "
-          f"| {ours['first'] / base['first']:.2f} | {ours['step'] / base['step']:.2f} |")
+    median = compare({name: lambda cls=cls: measure(args.size, args.blocks, cls)
+                      for name, cls in (("Adam (Keras)", keras.optimizers.Adam), ("FusedAdam", FusedAdam))},
+                     args.repeats)
+    print_comparison(f"CycleGAN {args.size} px, {args.blocks} blocks, batch 1; medians of {args.repeats} "
+                     "alternating runs", "optimizer", median, COLUMNS)
 
 
 if __name__ == "__main__":
