@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -99,16 +97,12 @@ def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> di
 
 def time_to_first_step(size: int, blocks: int, jit: bool, grappler: bool, data: tuple[Path, Path]) -> float:
     """Wall seconds from launching ``img2img train`` until it reports its first step done."""
+    from startup_cli import first_step_seconds
+
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
-                   str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1",
-                   "--set", f"blocks={blocks}", "--set", f"jit_compile={'true' if jit else 'false'}",
-                   "--set", f"grappler={'true' if grappler else 'false'}",
-                   "--out", str(Path(tmp) / "run")]
-        started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, check=True)
-        match = re.search(r"first step done ([0-9.]+) s after start", result.stderr)
-        return float(match.group(1)) if match else time.perf_counter() - started
+        return first_step_seconds(data, Path(tmp) / "run", size=size, settings=(
+            f"blocks={blocks}", f"jit_compile={'true' if jit else 'false'}",
+            f"grappler={'true' if grappler else 'false'}"))
 
 
 def main() -> None:

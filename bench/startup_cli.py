@@ -37,12 +37,17 @@ def import_path(tree: Path, scratch: Path) -> str:
     return str(folder)
 
 
-def first_step_seconds(python_path: str | None, data: tuple[Path, Path], out: Path) -> float:
+def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
+                       python_path: str | None = None) -> float:
+    """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
+    seconds it reports from its start to the end of its first step."""
     env = dict(os.environ)
     if python_path:
         env["PYTHONPATH"] = python_path
     command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
-               str(data[1]), "--image-size", "64", "--batch-size", "1", "--steps", "1", "--out", str(out)]
+               str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1", "--out", str(out)]
+    for setting in settings:
+        command += ["--set", setting]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
     match = re.search(r"first step done ([0-9.]+) s after start", result.stderr)
     if result.returncode != 0 or not match:
@@ -68,7 +73,7 @@ def main() -> None:
         for repeat in range(args.repeats):
             for index, (name, python_path) in enumerate(trees.items()):
                 out = scratch / f"run-{repeat}-{index}"
-                seconds[name].append(first_step_seconds(python_path, data, out))
+                seconds[name].append(first_step_seconds(data, out, python_path=python_path))
                 print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
     print("\n| img2img | runs (s) | median (s) |\n|---|---|---|")
     for name, values in seconds.items():

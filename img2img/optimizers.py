@@ -6,7 +6,7 @@ and dominates start-up on a CPU. ``ResourceApplyAdam`` does the same arithmetic 
 bias correction folded into the learning rate, epsilon outside the square root, as Keras does) in one op.
 The slots are Keras' own, so checkpoints are interchangeable with ``keras.optimizers.Adam``. The scalars
 every update shares (step, beta powers, learning rate, epsilon) are built once per ``apply``, not once per
-variable: another ~1,100 ops fewer to trace.
+variable: another ~990 ops fewer to trace in the CycleGAN step.
 """
 
 from __future__ import annotations
