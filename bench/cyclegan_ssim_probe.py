@@ -6,8 +6,10 @@ report splits them); the same after averaging the translations of the flipped in
 augmentation); the generator with the weights of its kept checkpoints averaged; SSIM by kind of window
 (flat white, flat coloured, structured), with its two factors, for the translation and the colour-mean
 fill, and what each kind adds to the difference of their means; the translation's deviation from white
-on the truth's background, by distance from the emoji's silhouette; and how much of the line art's ink lies
-on the truth's background.
+on the truth's background, by distance from the emoji's silhouette; how much of the line art's ink lies
+on the truth's background; and reference rows that price each kind of error: the truth with the line
+art's ink drawn over it, with its colour spread 1 px outwards, with one hue everywhere, and the translation
+with only its ink pixels replaced by the truth.
 
     python bench/cyclegan_ssim_probe.py bench-work/cyclegan-quality-traced
 """
@@ -45,8 +47,7 @@ def main() -> None:
         return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
     def report(label: str, predicted: np.ndarray) -> None:
-        r = pixel_scores(predicted, truth)
-        print(f"| {label} | {r['l1']:.4f} | {r['ssim']:.4f} | {r['ssim_flat']:.3f} / {r['ssim_structured']:.3f} |")
+        print_row(label, predicted, truth)
 
     print("| generator | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
     checkpoints = sorted((args.work / "run" / "checkpoints").glob("step-*.weights.h5"),
@@ -82,6 +83,33 @@ def main() -> None:
           f"{deviation[ink & background].mean():.3f}; it covers {(ink & ring).sum() / ring.sum():.1%} of the "
           f"background within 2 px of the silhouette (deviation elsewhere in that ring "
           f"{deviation[ring & ~ink].mean():.3f}).")
+    reference_rows(line, truth, plain)
+
+
+def reference_rows(line: np.ndarray, truth: np.ndarray, translated: np.ndarray) -> None:
+    """What SSIM charges for each kind of error, on the truth itself, against the constant fill's score: the
+    colour emoji have no outlines, so keeping the line art's ink costs SSIM even with perfect colours, while
+    wrong colours with the truth's edges and shading cost little."""
+    import tensorflow as tf
+    from scipy import ndimage
+
+    darkness = line.mean(axis=-1, keepdims=True)  # 1 on paper, 0 on ink, grey on anti-aliased edges
+    hsv = tf.image.rgb_to_hsv(truth).numpy()
+    hsv[..., 0] = 0.13  # one yellow hue everywhere; saturation and value kept
+    rows = {"the truth with the line art's ink drawn over it (multiplied)": truth * darkness,
+            "the truth with its colour spread 1 px outwards (3x3 minimum)":
+                np.stack([ndimage.grey_erosion(image, size=(3, 3, 1)) for image in truth]),
+            "the truth with every hue set to one yellow": tf.image.hsv_to_rgb(hsv).numpy(),
+            "the translation with its ink pixels (mean < 0.5) replaced by the truth":
+                np.where(darkness < 0.5, truth, translated)}
+    print("\n| reference | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
+    for label, images in rows.items():
+        print_row(label, images.astype(np.float32), truth)
+
+
+def print_row(label: str, predicted: np.ndarray, truth: np.ndarray) -> None:
+    r = pixel_scores(predicted, truth)
+    print(f"| {label} | {r['l1']:.4f} | {r['ssim']:.4f} | {r['ssim_flat']:.3f} / {r['ssim_structured']:.3f} |")
 
 
 def window_kinds(translated: np.ndarray, truth: np.ndarray) -> None:

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from data_memory import print_peak_table
 from PIL import Image
 
 CHILD = """
@@ -69,10 +70,7 @@ def main() -> None:
             written = sum(1 for _ in (Path(tmp) / f"out{count}").rglob("*.png"))
             assert written == count, (written, count)
             rows.append((count, peak, rate))
-    print("| files | peak RSS (MiB) | images/s |\n|---|---|---|")
-    for count, peak, rate in rows:
-        print(f"| {count} | {peak:.0f} | {rate:.1f} |")
-    print(f"peak memory ratio for {rows[1][0] // rows[0][0]}x the files: {rows[1][1] / rows[0][1]:.3f}")
+    print_peak_table("files", rows)
 
 
 if __name__ == "__main__":
