@@ -46,9 +46,6 @@ def main() -> None:
         out = generator.predict(images * 2.0 - 1.0, verbose=0, batch_size=32)
         return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
-    def report(label: str, predicted: np.ndarray) -> None:
-        print_row(label, predicted, truth)
-
     print("| generator | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
     checkpoints = sorted((args.work / "run" / "checkpoints").glob("step-*.weights.h5"),
                          key=lambda p: int(p.stem.split("-")[1].split(".")[0]))
@@ -57,12 +54,12 @@ def main() -> None:
         model.load_weights(checkpoint)
         kept.append([w.copy() for w in generator.get_weights()])
         plain = translate(line)  # after the loop: the newest checkpoint's translation
-        report(checkpoint.name, plain)
+        print_row(checkpoint.name, plain, truth)
     flipped = translate(line[:, :, ::-1])[:, :, ::-1]
-    report("newest, averaged with its left-right flip", (plain + flipped) / 2)
-    report("newest, averaged over both flips", (plain + flipped + translate(line[:, ::-1])[:, ::-1]) / 3)
+    print_row("newest, averaged with its left-right flip", (plain + flipped) / 2, truth)
+    print_row("newest, averaged over both flips", (plain + flipped + translate(line[:, ::-1])[:, ::-1]) / 3, truth)
     generator.set_weights([np.mean(ws, axis=0) for ws in zip(*kept, strict=True)])
-    report(f"weights of the {len(kept)} kept checkpoints averaged", translate(line))
+    print_row(f"weights of the {len(kept)} kept checkpoints averaged", translate(line), truth)
 
     window_kinds(plain, truth)
 
