@@ -65,6 +65,7 @@ class GAN(keras.Model):
                               ("auto", "true", "false")),
         "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
                            "none lost per step), on with a GPU", ("auto", "true", "false")),
+        "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's"),
     }
 
     def __init__(

@@ -243,6 +243,24 @@ def test_interrupt_keeps_the_partial_epoch_and_resume_continues(cli_run, plugins
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 12
 
 
+@pytest.mark.parametrize(("keep", "steps_left"), [("0", [4, 8, 12, 16, 20]), ("2", [16, 20]), (None, [12, 16, 20])])
+def test_keep_checkpoints_prunes_all_but_the_newest(cli_run, plugins, digits, tmp_path, keep, steps_left):
+    """--set keep_checkpoints=N keeps the newest N epoch checkpoints (3 by default); 0 keeps every one, so
+    a benchmark can score each epoch of a run afterwards."""
+    out = tmp_path / "run"
+    extra = ["--set", f"keep_checkpoints={keep}"] if keep is not None else []
+    _train(cli_run, digits, out, "--steps", "20", "--steps-per-epoch", "4", *extra)
+    kept = sorted(int(p.name[5:11]) for p in (out / "checkpoints").glob("step-*.weights.h5"))
+    assert kept == steps_left
+    assert sorted(int(p.name[5:11]) for p in (out / "checkpoints").glob("step-*.json")) == steps_left
+
+
+def test_negative_keep_checkpoints_is_refused(cli_run, plugins, digits, tmp_path):
+    result = _train(cli_run, digits, tmp_path / "run", "--steps", "4", "--set", "keep_checkpoints=-1", expect=1)
+    assert "keep_checkpoints=-1" in result.output and "0 (keep every" in result.output
+    assert not (tmp_path / "run").exists()  # refused before a run directory is made
+
+
 def test_float16_loss_scaling_trains_resumes_and_reloads(cli_run, plugins, digits, tmp_path, monkeypatch):
     """The GPU mixed-precision path (float16 + loss scaling), forced on the CPU: its checkpoints carry the
     loss-scale state, and resume and reload rebuild the same optimiser structure."""

@@ -13,7 +13,7 @@ import numpy as np
 from img2img.console import report, seconds_since_start
 from img2img.data.images import save_png
 from img2img.startup import resume_collection
-from img2img.training.run_dir import RunDirectory
+from img2img.training.run_dir import KEEP_CHECKPOINTS, RunDirectory
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -64,10 +64,12 @@ class RunCheckpoint(keras.callbacks.Callback):
     Skips everything once the NaN guard has fired, so 'latest' always names a finite state.
     """
 
-    def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: Callable[[], dict[str, np.ndarray]]) -> None:
+    def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: Callable[[], dict[str, np.ndarray]],
+                 keep: int = KEEP_CHECKPOINTS) -> None:
         super().__init__()
         self.run = run
         self.guard = guard
+        self.keep = keep
         self._grid_source = grid_inputs  # drawn at the first grid, not before the first step: start-up time
         self._grid_inputs: dict[str, np.ndarray] | None = None
         self.saved: dict[str, Any] | None = None
@@ -89,7 +91,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     def save(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.guard.diverged is not None:
             return
-        self.saved = self.run.save_checkpoint(self.model, self.state(epoch, logs))
+        self.saved = self.run.save_checkpoint(self.model, self.state(epoch, logs), self.keep)
         for name, network in self.model.exported_networks().items():
             self.run.export_network(name, network)
 

@@ -26,7 +26,7 @@ from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
 
 CONFIG = "config.json"
-KEEP_CHECKPOINTS = 3
+KEEP_CHECKPOINTS = 3  # the default of the keep_checkpoints training option
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -96,8 +96,9 @@ class RunDirectory:
             raise Img2ImgError(f"{pointer}: names {state['weights']}, which is missing; the run cannot resume")
         return state
 
-    def save_checkpoint(self, model: Any, state: dict[str, Any]) -> dict[str, Any]:
-        """Weights and optimiser slots first, then the state that names them, then the pointer."""
+    def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int = KEEP_CHECKPOINTS) -> dict[str, Any]:
+        """Weights and optimiser slots first, then the state that names them, then the pointer; then all but
+        the newest ``keep`` checkpoints go (0 keeps every one, to score or pick any epoch afterwards)."""
         stem = f"step-{state['step']:06d}"
         final = self.checkpoints / f"{stem}.weights.h5"
         with replacing(final) as tmp:
@@ -105,13 +106,14 @@ class RunDirectory:
         state = {**state, "weights": final.name}
         write_json_atomic(self.checkpoints / f"{stem}.json", state)
         write_json_atomic(self.checkpoints / "latest.json", state)
-        self._prune(keep=final.name)
+        if keep > 0:
+            self._prune(final.name, keep)
         return state
 
-    def _prune(self, keep: str) -> None:
+    def _prune(self, newest: str, keep: int) -> None:
         weights = sorted(self.checkpoints.glob("step-*.weights.h5"))
-        for old in weights[:-KEEP_CHECKPOINTS]:
-            if old.name != keep:
+        for old in weights[:-keep]:
+            if old.name != newest:
                 old.unlink(missing_ok=True)
                 old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
 

@@ -24,7 +24,7 @@ from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
-from img2img.training.run_dir import RunDirectory
+from img2img.training.run_dir import KEEP_CHECKPOINTS, RunDirectory
 from img2img.training.schedules import learning_rate
 
 DEFAULT_EPOCHS = 10
@@ -262,7 +262,8 @@ class Trainer:
         # shuffle, and a resumed run (which reads the stored grid instead) would then see other batches.
         model_cls = self.plugins.models.get(config["model"]["name"])
         checkpoint = RunCheckpoint(run, guard, lambda: grid_inputs(
-            run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset))
+            run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset),
+            keep=int(config["settings"].get("keep_checkpoints", KEEP_CHECKPOINTS)))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
@@ -432,6 +433,9 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     checkpoint can be loaded into it). The optimiser structure follows the stored precision policy."""
     model_cls = plugins.models.get(config["model"]["name"])
     settings = config["settings"]
+    if int(settings.get("keep_checkpoints", KEEP_CHECKPOINTS)) < 0:
+        raise Img2ImgError(f"--set keep_checkpoints={settings['keep_checkpoints']}: give 0 (keep every "
+                           "checkpoint) or how many of the newest to keep")
     policy = config["training"].get("policy", "float32")
     model = model_cls(
         image_size=config["image_size"], channels=config["channels"],
