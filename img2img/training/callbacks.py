@@ -13,7 +13,7 @@ import numpy as np
 from img2img.console import report, seconds_since_start
 from img2img.data.images import save_png
 from img2img.startup import resume_collection
-from img2img.training.run_dir import KEEP_CHECKPOINTS, RunDirectory
+from img2img.training.run_dir import RunDirectory
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -65,7 +65,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, run: RunDirectory, guard: NaNGuard, grid_inputs: Callable[[], dict[str, np.ndarray]],
-                 keep: int = KEEP_CHECKPOINTS) -> None:
+                 keep: int) -> None:
         super().__init__()
         self.run = run
         self.guard = guard

@@ -96,7 +96,7 @@ class RunDirectory:
             raise Img2ImgError(f"{pointer}: names {state['weights']}, which is missing; the run cannot resume")
         return state
 
-    def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int = KEEP_CHECKPOINTS) -> dict[str, Any]:
+    def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int) -> dict[str, Any]:
         """Weights and optimiser slots first, then the state that names them, then the pointer; then all but
         the newest ``keep`` checkpoints go (0 keeps every one, to score or pick any epoch afterwards)."""
         stem = f"step-{state['step']:06d}"
