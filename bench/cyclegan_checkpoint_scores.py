@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from cyclegan_quality import feature_extractor, load_folder, scores  # puts tests/ on the path
+from cyclegan_quality import feature_extractor, load_folder, run_translator, scores  # puts tests/ on the path
 
 
 def main() -> None:
@@ -28,15 +27,11 @@ def main() -> None:
     from real_data import emoji_code_points, split_code_points
 
     from img2img.metrics import kernel_inception_distance
-    from img2img.plugins import PluginManager
-    from img2img.training.run_dir import RunDirectory
-    from img2img.training.trainer import load_run_model
 
     held_out, _, train_b = split_code_points(emoji_code_points(), 0)
     line = load_folder(args.work / "test" / "line", held_out)
     truth = load_folder(args.work / "test" / "colour", held_out)
-    model = load_run_model(RunDirectory.open(args.work / "run"), PluginManager())
-    generator = model.exported_networks()["generator"]
+    model, _, translate = run_translator(args.work)
     name, features = feature_extractor()
     truth_features = features(truth)
     train_features = features(load_folder(args.work / "train" / "colour", train_b))
@@ -45,8 +40,7 @@ def main() -> None:
           "| KID vs training colour |\n|---|---|---|---|---|---|")
     for checkpoint in sorted(folder.glob("step-*.weights.h5")):
         model.load_weights(checkpoint)
-        out = generator.predict(line * 2.0 - 1.0, verbose=0, batch_size=32)
-        translated = np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+        translated = translate(line)
         s = scores(translated, truth, truth_features, features)
         kid_train = kernel_inception_distance(features(translated), train_features, subsets=100, subset_size=100)
         print(f"| {int(checkpoint.name[5:11])} | {s['l1']:.4f} | {s['ssim']:.4f} | {s['ssim_flat']:.3f} / "

@@ -121,6 +121,23 @@ def scores(predicted: np.ndarray, truth: np.ndarray, truth_features: np.ndarray,
     return {**pixel_scores(predicted, truth), "kid": kid.mean, "kid_std": kid.std}
 
 
+def run_translator(work: Path):
+    """The finished run in ``work``, reloaded with its a2b generator, and a function translating [0, 1] images
+    with whatever weights the model holds (load a checkpoint into the model to score that epoch)."""
+    from img2img.plugins import PluginManager
+    from img2img.training.run_dir import RunDirectory
+    from img2img.training.trainer import load_run_model
+
+    model = load_run_model(RunDirectory.open(work / "run"), PluginManager())
+    generator = model.exported_networks()["generator"]
+
+    def translate(images: np.ndarray) -> np.ndarray:
+        out = generator.predict(images * 2.0 - 1.0, verbose=0, batch_size=32)
+        return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+    return model, generator, translate
+
+
 def strip(rows: list[np.ndarray], path: Path) -> None:
     """Before/after strip: line-art input, translation, ground truth, one column per emoji."""
     from PIL import Image

@@ -20,7 +20,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from cyclegan_quality import FLAT_VARIANCE, load_folder, pixel_scores, ssim_map  # puts tests/ on the path
+
+# cyclegan_quality puts tests/ on the path
+from cyclegan_quality import FLAT_VARIANCE, load_folder, pixel_scores, run_translator, ssim_map
 
 
 def main() -> None:
@@ -31,20 +33,10 @@ def main() -> None:
     from real_data import emoji_code_points, split_code_points
     from scipy import ndimage
 
-    from img2img.plugins import PluginManager
-    from img2img.training.run_dir import RunDirectory
-    from img2img.training.trainer import load_run_model
-
     held_out, _, _ = split_code_points(emoji_code_points(), 0)
     line = load_folder(args.work / "test" / "line", held_out)
     truth = load_folder(args.work / "test" / "colour", held_out)
-    run = RunDirectory.open(args.work / "run")
-    model = load_run_model(run, PluginManager())
-    generator = model.exported_networks()["generator"]
-
-    def translate(images: np.ndarray) -> np.ndarray:
-        out = generator.predict(images * 2.0 - 1.0, verbose=0, batch_size=32)
-        return np.clip((out + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    model, generator, translate = run_translator(args.work)
 
     print("| generator | mean L1 | SSIM | SSIM flat / structured |\n|---|---|---|---|")
     checkpoints = sorted((args.work / "run" / "checkpoints").glob("step-*.weights.h5"),
