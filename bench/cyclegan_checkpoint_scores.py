@@ -9,7 +9,7 @@ et al. 2018): does averaging over the plateau's oscillation give a smoother, bet
 
     python bench/cyclegan_quality.py --line-art traced --steps 3000 --steps-per-epoch 150 --batch-size 4 \\
         --set upsampling=resize --set lambda_identity=0 --set keep_checkpoints=0 --work bench-work/traj
-    python bench/cyclegan_checkpoint_scores.py bench-work/traj
+    python bench/cyclegan_checkpoint_scores.py bench-work/traj --average 3 5 10 20
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--average", type=int, nargs="*", default=[], metavar="K",
                         help="also score the mean weights of the newest K checkpoints, for each K given")
     args = parser.parse_args()
+    if any(k < 1 for k in args.average):
+        parser.error("--average takes checkpoint counts of 1 or more")
 
     from real_data import emoji_code_points, split_code_points
 
@@ -52,6 +54,8 @@ def main() -> None:
               f"| {s['kid']:.3f} ± {s['kid_std']:.3f} | {kid_train.mean:.3f} |", flush=True)
 
     checkpoints = sorted(folder.glob("step-*.weights.h5"))
+    if not checkpoints:
+        parser.error(f"no step-*.weights.h5 in {folder}")
     history = []
     for checkpoint in checkpoints:
         model.load_weights(checkpoint)
