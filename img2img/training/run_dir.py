@@ -26,7 +26,6 @@ from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
 
 CONFIG = "config.json"
-KEEP_CHECKPOINTS = 3  # the default of the keep_checkpoints training option
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -24,7 +24,7 @@ from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
-from img2img.training.run_dir import KEEP_CHECKPOINTS, RunDirectory
+from img2img.training.run_dir import RunDirectory
 from img2img.training.schedules import learning_rate
 
 DEFAULT_EPOCHS = 10
@@ -263,7 +263,7 @@ class Trainer:
         model_cls = self.plugins.models.get(config["model"]["name"])
         checkpoint = RunCheckpoint(run, guard, lambda: grid_inputs(
             run, model, plan["seed"], lambda: load_training_data(config, model_cls, self.plugins, 0).dataset),
-            keep=int(config["settings"].get("keep_checkpoints", KEEP_CHECKPOINTS)))
+            keep=checkpoints_to_keep(config["settings"], model_cls))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
@@ -428,12 +428,17 @@ def complete_settings(config: dict[str, Any], model_cls: Any) -> None:
     config["settings"] = {**{k: o.default for k, o in model_cls.all_options().items()}, **config["settings"]}
 
 
+def checkpoints_to_keep(settings: dict[str, Any], model_cls: Any) -> int:
+    """The run's keep_checkpoints; a run made before the option existed has none stored and gets its default."""
+    return int(settings.get("keep_checkpoints", model_cls.all_options()["keep_checkpoints"].default))
+
+
 def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     """The model a config describes, compiled with its loss, penalties and optimisers (slots built, so a
     checkpoint can be loaded into it). The optimiser structure follows the stored precision policy."""
     model_cls = plugins.models.get(config["model"]["name"])
     settings = config["settings"]
-    if int(settings.get("keep_checkpoints", KEEP_CHECKPOINTS)) < 0:
+    if checkpoints_to_keep(settings, model_cls) < 0:
         raise Img2ImgError(f"--set keep_checkpoints={settings['keep_checkpoints']}: give 0 (keep every "
                            "checkpoint) or how many of the newest to keep")
     policy = config["training"].get("policy", "float32")
