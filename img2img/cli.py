@@ -227,9 +227,13 @@ def divergence(source_p: str, source_q: str, loss: str, steps: int, batch_size: 
 
 # ----- listing -------------------------------------------------------------------------------------
 def _options_of(obj: Any) -> dict[str, dict[str, Any]]:
-    """--set keys of a model, or NAME:key=value parameters of a loss, with defaults and help."""
+    """--set keys of a model, or NAME:key=value parameters of a loss, with defaults, help, and the choices
+    or range a value must keep to where the option has them."""
     options = obj.all_options() if hasattr(obj, "all_options") else getattr(obj, "parameters", {})
-    return {key: {"default": o.default, "help": o.help} for key, o in options.items()}
+    return {key: {"default": o.default, "help": o.help,
+                  **{k: v for k, v in (("choices", o.choices), ("minimum", o.minimum), ("maximum", o.maximum))
+                     if v is not None}}
+            for key, o in options.items()}
 
 
 def _registered(plugins: Any) -> dict[str, list[dict[str, Any]]]:

@@ -54,18 +54,20 @@ class GAN(keras.Model):
     # Trainer options every model accepts through --set; losses may change their defaults.
     training_options: ClassVar[dict[str, Option]] = {
         "optimizer": Option("adam", "optimizer for both players", ("adam", "rmsprop")),
-        "lr": Option(2e-4, "learning rate of both players (reference: DCGAN 2e-4)"),
-        "d_lr": Option(0.0, "critic learning rate; 0 means use lr"),
-        "beta_1": Option(0.5, "Adam beta_1 (DCGAN: 0.5)"),
-        "beta_2": Option(0.999, "Adam beta_2"),
-        "n_critic": Option(1, "critic updates per generator update"),
-        "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts"),
-        "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay"),
+        "lr": Option(2e-4, "learning rate of both players (reference: DCGAN 2e-4)", minimum=0),
+        "d_lr": Option(0.0, "critic learning rate; 0 means use lr", minimum=0),
+        "beta_1": Option(0.5, "Adam beta_1 (DCGAN: 0.5)", minimum=0, maximum=1),
+        "beta_2": Option(0.999, "Adam beta_2", minimum=0, maximum=1),
+        "n_critic": Option(1, "critic updates per generator update", minimum=1),
+        "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts", minimum=0),
+        "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
+                                  minimum=0),
         "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
                               ("auto", "true", "false")),
         "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
                            "none lost per step), on with a GPU", ("auto", "true", "false")),
-        "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's"),
+        "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
+                                   minimum=0),
     }
 
     def __init__(

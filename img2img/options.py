@@ -14,13 +14,19 @@ _FALSE = {"false", "no", "0", "off"}
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its default fixes its type; ``choices`` limits string values."""
+    """One option: its default fixes its type; ``choices`` limits string values and ``minimum`` / ``maximum``
+    numbers (inclusive), so a value the model cannot use is refused by name before anything is built."""
 
     default: Any
     help: str = ""
     choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
-    def parse(self, key: str, text: str) -> Any:
+    def parse(self, key: str, text: str, label: str | None = None) -> Any:
+        """``text`` as the option's type. Errors start with ``label``, what the user typed (``--set key=text``
+        unless given: loss parameters arrive inside ``--loss NAME:key=value``)."""
+        where = label or f"--set {key}={text}"
         kind = type(self.default)
         try:
             if kind is bool:
@@ -35,10 +41,22 @@ class Option:
             else:
                 value = text
         except ValueError as exc:
-            raise Img2ImgError(f"--set {key}={text}: {exc} (a {kind.__name__}, default {self.default!r})") from None
+            raise Img2ImgError(f"{where}: {exc} (a {kind.__name__}, default {self.default!r})") from None
         if self.choices is not None and value not in self.choices:
-            raise Img2ImgError(f"--set {key}={text}: choose one of {', '.join(self.choices)}")
+            raise Img2ImgError(f"{where}: choose one of {', '.join(self.choices)}")
+        self.check(key, value, where)
         return value
+
+    def check(self, key: str, value: Any, where: str = "") -> None:
+        """Refuse a number outside the option's range; also run on settings read back from a run's config,
+        which may have been edited by hand."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (f"from {low:g} to {high:g}" if low is not None and high is not None
+                      else f"at least {low:g}" if low is not None else f"at most {high:g}")
+            raise Img2ImgError(f"{where or f'--set {key}={value}'}: must be {bounds} ({self.help})")
 
 
 def parse_settings(pairs: Iterable[str], options: Mapping[str, Option], owner: str) -> dict[str, Any]:

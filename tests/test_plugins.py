@@ -164,6 +164,8 @@ def test_models_command_lists_every_kind_with_descriptions(cli_run, plugins):
     dcgan = next(m for m in listing["models"] if m["name"] == "dcgan")
     assert dcgan["plugin"] == "dcgan" and "DCGAN" in dcgan["description"]
     assert dcgan["options"]["filters"]["default"] == 64 and dcgan["options"]["lr"]["default"] == 2e-4
+    assert dcgan["options"]["filters"]["minimum"] == 1 and "maximum" not in dcgan["options"]["filters"]
+    assert dcgan["options"]["optimizer"]["choices"] == ["adam", "rmsprop"]
     alpha = next(m for m in listing["losses"] if m["name"] == "alpha")
     assert alpha["options"]["alpha"]["default"] == 0.5
     assert "dcgan" in cli_run("models").stdout

@@ -132,6 +132,11 @@ def test_resume_refuses_to_change_the_configuration(cli_run, plugins, digits, tm
     assert "cannot change it" in result.output
     result = cli_run("train", "dcgan", "--out", out, "--resume", "--steps", "2")
     assert "already at step 2" in result.output
+    config = json.loads((out / "config.json").read_text())  # a hand-edited value is held to the option's range
+    config["settings"]["n_critic"] = 0
+    (out / "config.json").write_text(json.dumps(config))
+    result = cli_run("train", "dcgan", "--out", out, "--resume", "--steps", "4", expect=1)
+    assert "n_critic=0: must be at least 1" in result.output
 
 
 def test_same_seed_same_first_step_losses(cli_run, plugins, digits, tmp_path):
@@ -257,7 +262,7 @@ def test_keep_checkpoints_prunes_all_but_the_newest(cli_run, plugins, digits, tm
 
 def test_negative_keep_checkpoints_is_refused(cli_run, plugins, digits, tmp_path):
     result = _train(cli_run, digits, tmp_path / "run", "--steps", "4", "--set", "keep_checkpoints=-1", expect=1)
-    assert "keep_checkpoints=-1" in result.output and "0 (keep every" in result.output
+    assert "--set keep_checkpoints=-1: must be at least 0 (" in result.output and "0 keeps every" in result.output
     assert not (tmp_path / "run").exists()  # refused before a run directory is made
 
 

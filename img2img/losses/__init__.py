@@ -82,7 +82,7 @@ def parse_loss_spec(text: str, registry: Any) -> AdversarialLoss:
         if key not in loss.parameters:
             valid = ", ".join(f"{k} (default {o.default!r})" for k, o in loss.parameters.items())
             raise Img2ImgError(f"--loss {text}: {name!r} has no parameter {key!r}; its parameters: {valid}")
-        values[key] = loss.parameters[key].parse(key, value.strip())
+        values[key] = loss.parameters[key].parse(key, value.strip(), label=f"--loss {text}")
     return loss.configure(**values)
 
 

@@ -438,9 +438,9 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
     checkpoint can be loaded into it). The optimiser structure follows the stored precision policy."""
     model_cls = plugins.models.get(config["model"]["name"])
     settings = config["settings"]
-    if checkpoints_to_keep(settings, model_cls) < 0:
-        raise Img2ImgError(f"--set keep_checkpoints={settings['keep_checkpoints']}: give 0 (keep every "
-                           "checkpoint) or how many of the newest to keep")
+    for key, option in model_cls.all_options().items():  # a config edited by hand is held to the same ranges
+        if key in settings:
+            option.check(key, settings[key])
     policy = config["training"].get("policy", "float32")
     model = model_cls(
         image_size=config["image_size"], channels=config["channels"],

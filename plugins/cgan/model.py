@@ -25,7 +25,7 @@ class CGAN(DCGAN):
         **DCGAN.options,
         "conditioning": Option("projection", "how D sees the label: projection of its features, or concat "
                                "(the label as an extra image channel)", ("projection", "concat")),
-        "embed_dim": Option(50, "size of the label embedding concatenated to z"),
+        "embed_dim": Option(50, "size of the label embedding concatenated to z", minimum=1),
     }
 
     def __init__(self, **kwargs: Any) -> None:

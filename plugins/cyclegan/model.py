@@ -43,18 +43,19 @@ class CycleGAN(GAN):
     translations = {"a2b": "generator", "b2a": "generator-b2a"}
     size_multiple = SIZE_MULTIPLE
     options = {
-        "filters": Option(64, "generator filters after the first layer (ngf)"),
+        "filters": Option(64, "generator filters after the first layer (ngf)", minimum=1),
         "upsampling": Option("transpose", "generator upsampling: transposed conv (reference) or nearest resize + "
                              "conv (no checkerboard artefacts)", choices=UPSAMPLING),
-        "d_filters": Option(64, "discriminator filters in its first layer (ndf)"),
-        "blocks": Option(0, "residual blocks; 0 = 9 at 256 px and above, 6 below (reference)"),
-        "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field"),
-        "lambda_cycle": Option(10.0, "weight of each L1 cycle loss (lambda_A = lambda_B)"),
-        "lambda_identity": Option(0.5, "identity loss weight, as a fraction of lambda_cycle (0 disables it)"),
+        "d_filters": Option(64, "discriminator filters in its first layer (ndf)", minimum=1),
+        "blocks": Option(0, "residual blocks; 0 = 9 at 256 px and above, 6 below (reference)", minimum=0),
+        "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field", minimum=1),
+        "lambda_cycle": Option(10.0, "weight of each L1 cycle loss (lambda_A = lambda_B)", minimum=0),
+        "lambda_identity": Option(0.5, "identity loss weight, as a fraction of lambda_cycle (0 disables it)",
+                                  minimum=0),
         "cycle_noise": Option(0.0, "std of Gaussian noise added to each translation before it is translated back "
                               "(images in [-1, 1]); > 0 makes hiding the input in faint patterns useless "
-                              "(Bashkirova et al. 2019); 0 = reference"),
-        "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)"),
+                              "(Bashkirova et al. 2019); 0 = reference", minimum=0),
+        "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)", minimum=0),
         "spectral_norm": Option(False, "spectral normalisation on the discriminators' convolutions (no instance norm)"),
         "augment": Option(True, "random resize-crop (load at 286/256 of the size) and horizontal flip"),
     }

@@ -42,8 +42,8 @@ class DCGAN(GAN):
     description = "DCGAN (Radford et al. 2016): unconditional images from noise, 16-128 px, 1 or 3 channels"
     default_loss = "gan"
     options = {
-        "latent_dim": Option(100, "size of z ~ N(0, I)"),
-        "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution"),
+        "latent_dim": Option(100, "size of z ~ N(0, I)", minimum=1),
+        "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution", minimum=1),
         "d_norm": Option("batch", "normalisation in D's hidden layers; 'layer' or 'none' for gradient penalties",
                          ("batch", "layer", "none")),
         "spectral_norm": Option(False, "wrap D's layers in keras.layers.SpectralNormalization (1 power iteration)"),

@@ -29,7 +29,7 @@ class GANCLS(DCGAN):
     default_text_encoder = "all-minilm-l6-v2"
     options = {
         **DCGAN.options,
-        "text_code": Option(128, "size the caption embedding is compressed to before G and D read it"),
+        "text_code": Option(128, "size the caption embedding is compressed to before G and D read it", minimum=1),
         "matching_aware": Option(True, "score real images with mismatched captions as fakes (GAN-CLS)"),
     }
 

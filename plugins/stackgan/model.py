@@ -49,10 +49,11 @@ class StackGAN(GANCLS):
                    "(--set stage1=RUN) refines it to 2x or 4x the size")
     options = {
         **GANCLS.options,
-        "ca_dim": Option(128, "size of the conditioning-augmentation code (StackGAN: 128)"),
-        "kl_weight": Option(2.0, "weight of the conditioning augmentation's KL term (official configs: 2; paper: 1)"),
+        "ca_dim": Option(128, "size of the conditioning-augmentation code (StackGAN: 128)", minimum=1),
+        "kl_weight": Option(2.0, "weight of the conditioning augmentation's KL term (official configs: 2; paper: 1)",
+                            minimum=0),
         "stage1": Option("", "stage II: the stage-I run directory whose generator it refines"),
-        "residual_blocks": Option(2, "stage II: residual blocks after joining image and caption codes"),
+        "residual_blocks": Option(2, "stage II: residual blocks after joining image and caption codes", minimum=0),
     }
 
     @classmethod

@@ -62,11 +62,11 @@ class Mixture:
 
 
 MIXTURES = {"ring8": lambda std: Mixture(ring_modes(), std), "grid25": lambda std: Mixture(grid_modes(), std)}
-MIXTURE_OPTIONS = {"std": Option(0.02, "standard deviation of each mode")}
+MIXTURE_OPTIONS = {"std": Option(0.02, "standard deviation of each mode", minimum=0)}
 GAUSS_OPTIONS = {
     "mean": Option(0.0, "mean (every coordinate)"),
-    "std": Option(1.0, "standard deviation"),
-    "dim": Option(1, "dimensions"),
+    "std": Option(1.0, "standard deviation", minimum=0),
+    "dim": Option(1, "dimensions", minimum=1),
 }
 
 

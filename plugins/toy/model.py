@@ -21,11 +21,11 @@ class ToyMLP(GAN):
     data_kind = "vectors"
     # Faster than DCGAN's 2e-4 for these small problems (our choice, not a reference default); losses
     # with their own optimiser defaults (wgan, wgan-gp) still apply theirs.
-    training_options = {**GAN.training_options, "lr": Option(1e-3, "learning rate of both players")}
+    training_options = {**GAN.training_options, "lr": Option(1e-3, "learning rate of both players", minimum=0)}
     options = {
-        "latent_dim": Option(16, "size of z"),
-        "hidden": Option(128, "units per hidden layer"),
-        "layers": Option(3, "hidden layers in each network"),
+        "latent_dim": Option(16, "size of z", minimum=1),
+        "hidden": Option(128, "units per hidden layer", minimum=1),
+        "layers": Option(3, "hidden layers in each network", minimum=1),
         "spectral_norm": Option(False, "wrap the critic's layers in keras.layers.SpectralNormalization"),
         "plot_extent": Option(5.0, "sample plots show [-extent, extent]^2"),
     }

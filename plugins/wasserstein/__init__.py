@@ -18,7 +18,9 @@ class WGAN(AdversarialLoss):
     name = "wgan"
     description = "Wasserstein GAN with weight clipping (--loss wgan:clip=0.01), RMSprop 5e-5, n_critic 5"
     optimizer_defaults: ClassVar[dict[str, Any]] = {"optimizer": "rmsprop", "lr": 5e-5, "n_critic": 5}
-    parameters: ClassVar[dict[str, Option]] = {"clip": Option(0.01, "clip critic weights to [-clip, clip]; 0 = off")}
+    parameters: ClassVar[dict[str, Option]] = {
+        "clip": Option(0.01, "clip critic weights to [-clip, clip]; 0 = off", minimum=0),
+    }
 
     def discriminator_loss(self, real: Any, fake: Any) -> Any:
         from keras import ops
