@@ -59,16 +59,18 @@ class Option:
             raise Img2ImgError(f"{where or f'--set {key}={value}'}: must be {bounds} ({self.help})")
 
 
-def parse_settings(pairs: Iterable[str], options: Mapping[str, Option], owner: str) -> dict[str, Any]:
-    """Turn ``key=value`` strings into typed values, rejecting unknown keys with the list of valid ones."""
+def parse_settings(pairs: Iterable[str], options: Mapping[str, Option], owner: str,
+                   prefix: str = "--set ") -> dict[str, Any]:
+    """Turn ``key=value`` strings into typed values, rejecting unknown keys with the list of valid ones.
+    Errors quote each pair after ``prefix``, the way the user wrote it (``toy:gauss:`` for a toy distribution)."""
     values: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise Img2ImgError(f"--set {pair!r}: expected key=value, e.g. --set {next(iter(options), 'key')}=...")
+            raise Img2ImgError(f"{prefix}{pair!r}: expected key=value, e.g. {prefix}{next(iter(options), 'key')}=...")
         if key not in options:
             valid = ", ".join(f"{k} (default {o.default!r})" for k, o in sorted(options.items()))
-            raise Img2ImgError(f"--set {key}: not an option of {owner}; valid keys: {valid}")
-        values[key] = options[key].parse(key, text)
+            raise Img2ImgError(f"{prefix}{key}: not an option of {owner}; valid keys: {valid}")
+        values[key] = options[key].parse(key, text, label=f"{prefix}{key}={text}")
     return values

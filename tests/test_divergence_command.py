@@ -48,6 +48,8 @@ def test_divergence_between_image_folders_and_errors(cli_run, plugins, digits, t
     assert "not an f-divergence" in result.output and "kl" in result.output
     result = cli_run("divergence", "toy:gauss", "toy:ring8", expect=1)
     assert "different kinds of samples" in result.output
+    result = cli_run("divergence", "toy:gauss", "toy:gauss:std=-1", expect=1)
+    assert "toy:gauss:std=-1: must be at least 0 (standard deviation)" in result.output
 
 
 def test_mode_metrics_on_known_samples():

@@ -80,7 +80,7 @@ def parse_toy(spec: str) -> tuple[str, dict[str, Any]]:
         raise Img2ImgError(f"--data toy:{spec}: unknown toy distribution {name!r}; choose ring8, grid25 or gauss")
     pairs = [item for item in rest.split(",") if item]
     values = {k: o.default for k, o in options.items()}
-    values.update(parse_settings(pairs, options, f"toy:{name}"))
+    values.update(parse_settings(pairs, options, f"toy:{name}", prefix=f"toy:{name}:"))
     return name, values
 
 
