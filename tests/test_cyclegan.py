@@ -302,6 +302,37 @@ def test_tfds_unpaired_set_uses_its_trainA_and_trainB_splits(plugins):
     assert "trainA" in data.description and "trainB" in data.description
 
 
+def test_training_images_are_resize_cropped_and_flipped_as_set(plugins, emoji):
+    """reference.md: load at 286/256 of the size, crop at random, flip at random. ``load_scale=1`` keeps the
+    flips at the images' own scale (the benchmark's held-out emoji are drawn at 64 px, not cropped from 72);
+    ``augment=false`` feeds the images as they are."""
+    from img2img.training.trainer import load_training_data
+
+    line, colour = emoji
+    model_cls = plugins.models.get("cyclegan")
+
+    def colour_images(count: int = 24, **settings) -> list[np.ndarray]:
+        config = {"image_size": 32, "settings": settings, "channels": None, "training": {"batch_size": 2, "seed": 0},
+                  "data": {"source": str(line), "source_b": str(colour)}}
+        stream = load_training_data(config, model_cls, plugins, start_step=0).dataset
+        return [np.asarray(b) for _, b in stream.take(count)]
+
+    originals = colour_images(48, augment=False)  # all 48 colour emoji, in some order
+    assert {x.shape for x in originals} == {(32, 32, 3)}
+
+    def match(image: np.ndarray) -> str:
+        for original in originals:
+            if np.abs(image - original).max() < 1e-5:
+                return "same"
+            if np.abs(image - original[:, ::-1]).max() < 1e-5:
+                return "mirrored"
+        return "neither"
+
+    flipped_only = [match(x) for x in colour_images(load_scale=1.0)]
+    assert set(flipped_only) == {"same", "mirrored"}
+    assert {match(x) for x in colour_images()} == {"neither"}  # resized to 36 px and cropped back to 32
+
+
 def test_kid_is_the_unbiased_polynomial_mmd():
     """reference.md: KID = unbiased MMD^2 with (x.y/d + 1)^3; checked against a plain double loop, and
     unbiased: near zero on average for two samples of one Gaussian, clearly positive for shifted ones."""

@@ -57,7 +57,10 @@ class CycleGAN(GAN):
                               "(Bashkirova et al. 2019); 0 = reference", minimum=0),
         "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)", minimum=0),
         "spectral_norm": Option(False, "spectral normalisation on the discriminators' convolutions (no instance norm)"),
-        "augment": Option(True, "random resize-crop (load at 286/256 of the size) and horizontal flip"),
+        "augment": Option(True, "random resize-crop (load at load_scale times the size) and horizontal flip"),
+        "load_scale": Option(LOAD_SCALE, "with augment: images are resized to this multiple of --image-size, then "
+                             "randomly cropped (reference 286/256); 1 = flips only, at the images' own scale",
+                             minimum=1),
     }
     # The reference schedule: 100 epochs at the full rate, then 100 of linear decay to zero.
     training_defaults = {"lr_constant_epochs": 100, "lr_decay_epochs": 100}
@@ -82,7 +85,7 @@ class CycleGAN(GAN):
     def data_augmentation(cls, settings: dict[str, Any], image_size: int) -> tuple[int, bool]:
         if not settings.get("augment", True):
             return image_size, False
-        return int(round(image_size * LOAD_SCALE)), True
+        return int(round(image_size * float(settings.get("load_scale", LOAD_SCALE)))), True
 
     @property
     def blocks(self) -> int:
