@@ -115,7 +115,7 @@ class Registry(Generic[T]):
                 f"uninstall one, or select plugins with {SELECT_ENV}"
             )
         if name not in items:
-            valid = ", ".join(self.names()) or "(none installed)"
+            valid = (", ".join(self.names()) or "(none installed)") + self._manager.failures()
             raise UnknownNameError(f"unknown {self.kind} {name!r}; valid {self.plural}: {valid}")
         return items[name][0]
 
@@ -167,6 +167,17 @@ class PluginManager:
             info.hooks = sorted(
                 caller.name for caller in self.pm.get_hookcallers(module) or [] if caller.name
             )
+
+    def failures(self) -> str:
+        """A note for "unknown name" errors when plugins failed to load: the name asked for may be one of theirs.
+        img2img's own plugins failing means a broken installation (an editable install pointing at a folder
+        that moved, say), which a reinstall fixes."""
+        broken = sorted(info.name for info in self.infos.values() if info.error)
+        if not broken:
+            return ""
+        own = all(self.infos[name].builtin for name in broken)
+        fix = "reinstall img2img" if own else "`img2img plugins` says why"
+        return f" ({len(broken)} plugin{'s' * (len(broken) > 1)} failed to load: {', '.join(broken)}; {fix})"
 
     def register(self, plugin: object, name: str) -> None:
         """Register an in-process plugin object (tests, notebooks); clears cached registries."""

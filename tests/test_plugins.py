@@ -120,6 +120,12 @@ def test_plugin_that_fails_to_import_is_reported_and_skipped(site, capsys):
     assert manager.infos["fake_good"].hooks == ["register_losses"]
     assert "fake-good-loss" in manager.losses.names()
     assert "dcgan" in manager.models.names()
+    with pytest.raises(UnknownNameError, match=r"1 plugin failed to load: fake_broken; `img2img plugins` says why"):
+        manager.losses.get("fake-broken-loss")  # perhaps the broken plugin's: the error says one failed
+    own = PluginManager(select="")  # only img2img's own plugins; one of them failing means a broken install
+    own.infos["dcgan"].error = "ModuleNotFoundError: No module named 'img2img_plugins'"
+    with pytest.raises(UnknownNameError, match="1 plugin failed to load: dcgan; reinstall img2img"):
+        own.models.get("dcgan-typo")
 
 
 def test_img2img_plugins_selects_third_party_distributions(site, monkeypatch):
