@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import click
 
 from img2img import __version__
 from img2img.errors import Img2ImgError
-from img2img.plugins import get_plugins, reset_plugins
+from img2img.plugins import DISTRIBUTION, get_plugins, is_own_distribution, reset_plugins
 from img2img.pretrained import resolve_model, shipped_models
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -310,6 +311,10 @@ def install(packages: tuple[str, ...], upgrade: bool, editable: str | None, forc
     """Install plugins (PyPI names, folders or wheels) into img2img's own environment."""
     if not packages and not editable:
         raise click.UsageError("name at least one package, or -e FOLDER")
+    for package in packages:
+        if re.split(r"[\s\[<>=!~;@]", package.strip(), maxsplit=1)[0].lower() == "img2img":
+            raise click.UsageError(f"'{package}' on PyPI is an unrelated project, not this img2img (which is "
+                                   f"distributed as {DISTRIBUTION}); plugins have names like img2img-someplugin")
     args = ["install"]
     args += ["--upgrade"] if upgrade else []
     args += ["--force-reinstall"] if force_reinstall else []
@@ -323,8 +328,8 @@ def install(packages: tuple[str, ...], upgrade: bool, editable: str | None, forc
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(packages: tuple[str, ...], yes: bool) -> None:
     """Uninstall plugins from img2img's environment."""
-    if any(p.lower() == "img2img" for p in packages):
-        raise click.UsageError("refusing to uninstall img2img itself; use 'pip uninstall img2img'")
+    if any(is_own_distribution(p) for p in packages):
+        raise click.UsageError(f"refusing to uninstall img2img itself; use 'pip uninstall {DISTRIBUTION}'")
     _pip(["uninstall", *(["-y"] if yes else []), *packages])
 
 

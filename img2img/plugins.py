@@ -24,6 +24,9 @@ from img2img.keras_import import import_keras
 
 PROJECT = "img2img"
 ENTRY_POINT_GROUP = "img2img"
+# The distribution that ships the core and the built-ins. PyPI's "img2img" is an unrelated project, so ours is
+# named apart; the import name, the command and the entry-point group stay "img2img".
+DISTRIBUTION = "img2img-gan"
 SELECT_ENV = "IMG2IMG_PLUGINS"
 
 T = TypeVar("T")
@@ -31,6 +34,17 @@ T = TypeVar("T")
 
 def _normalise(dist_name: str) -> str:
     return re.sub(r"[-_.]+", "-", dist_name).lower()
+
+
+def is_own_distribution(dist_name: str) -> bool:
+    """Whether ``dist_name`` (as pip or metadata spells it) is img2img's own distribution."""
+    return _normalise(dist_name) == DISTRIBUTION
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Only the user's Ctrl-C ends img2img from inside a plugin; a plugin's SystemExit, GeneratorExit or
+    other BaseException is that plugin's failure, reported and skipped like an ImportError."""
+    return isinstance(exc, KeyboardInterrupt)
 
 
 @dataclass
@@ -139,7 +153,7 @@ class PluginManager:
         self.text_encoders: Registry[Any] = Registry("text encoder", "register_text_encoders", self)
 
     def _selected(self, distribution: str) -> bool:
-        if _normalise(distribution) == PROJECT:
+        if is_own_distribution(distribution):
             return True
         if self._select is None:
             return True
@@ -155,12 +169,14 @@ class PluginManager:
             if not self._selected(dist_name) or ep.name in seen:
                 continue
             seen.add(ep.name)
-            info = PluginInfo(ep.name, dist_name, version, builtin=_normalise(dist_name) == PROJECT)
+            info = PluginInfo(ep.name, dist_name, version, builtin=is_own_distribution(dist_name))
             self.infos[ep.name] = info
             try:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
-            except Exception as exc:  # a broken plugin must never break the CLI
+            except BaseException as exc:  # a broken plugin must never break the CLI
+                if _fatal(exc):
+                    raise
                 info.error = _describe(exc)
                 report(f"plugin {ep.name!r} ({dist_name}) failed to load and was skipped: {info.error}")
                 continue
@@ -176,7 +192,7 @@ class PluginManager:
         if not broken:
             return ""
         own = all(self.infos[name].builtin for name in broken)
-        fix = "reinstall img2img" if own else "`img2img plugins` says why"
+        fix = f"reinstall img2img ({DISTRIBUTION})" if own else "`img2img plugins` says why"
         return f" ({len(broken)} plugin{'s' * (len(broken) > 1)} failed to load: {', '.join(broken)}; {fix})"
 
     def register(self, plugin: object, name: str) -> None:
@@ -196,7 +212,9 @@ class PluginManager:
         """Call one plugin's hook; an exception is reported by plugin name and does not spread."""
         try:
             function(arg)
-        except Exception as exc:
+        except BaseException as exc:
+            if _fatal(exc):
+                raise
             message = _describe(exc)
             info = self.infos.get(plugin_name)
             if info is not None:

