@@ -19,10 +19,13 @@ from img2img import __version__
 from img2img.errors import Img2ImgError
 from img2img.plugins import DISTRIBUTION, get_plugins, is_own_distribution, reset_plugins
 from img2img.pretrained import resolve_model, shipped_models
+from img2img.quiet import VERBOSE_ENV, filter_native_logs, verbose_requested
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise to a CLI user; errors still show.
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise to a CLI user: its own switch for what
+# still honours it, and img2img.quiet for the absl lines that ignore it. --verbose shows them all.
+_USER_TF_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -48,12 +51,20 @@ def echo_err(message: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="img2img")
-def cli() -> None:
+@click.option("--verbose", is_flag=True, help=f"Also show TensorFlow's native log lines (or set {VERBOSE_ENV}=1).")
+def cli(verbose: bool) -> None:
     """img2img: train GANs from plugins and turn images (or prompts) into images.
 
     Any model trains with any adversarial loss; both come from plugins.
     See 'img2img models' for what is installed.
     """
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    if verbose_requested():
+        if _USER_TF_LOG_LEVEL is None:
+            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    else:
+        filter_native_logs()
 
 
 # ----- train ---------------------------------------------------------------------------------------
