@@ -68,26 +68,43 @@ def cli(verbose: bool) -> None:
 
 
 # ----- train ---------------------------------------------------------------------------------------
+def _resume(option: str, text: str) -> str:
+    """An option's help with what --resume does with it (img2img.resume holds the rules)."""
+    from img2img.resume import resume_note
+
+    return f"{text} {resume_note(option)}"
+
+
 @cli.command()
 @click.argument("model")
-@click.option("--data", help="Training images: a folder (recursive), tfds:NAME[/CONFIG][:SPLIT], or scheme:...")
-@click.option("--data-b", help="Second domain, for two-domain models.")
-@click.option("--loss", help="Adversarial loss (default: the model's own). See 'img2img models'.")
-@click.option("--penalty", "penalties", multiple=True, metavar="NAME[:WEIGHT]", help="Critic penalty; repeatable.")
+@click.option("--data", help=_resume("data", "Training images: a folder (recursive), tfds:NAME[/CONFIG][:SPLIT], "
+                                             "or scheme:..."))
+@click.option("--data-b", help=_resume("data_b", "Second domain, for two-domain models."))
+@click.option("--loss", help=_resume("loss", "Adversarial loss (default: the model's own). See 'img2img models'."))
+@click.option("--penalty", "penalties", multiple=True, metavar="NAME[:WEIGHT]",
+              help=_resume("penalties", "Critic penalty; repeatable."))
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Model or trainer option, e.g. --set filters=32 --set lr=1e-4; repeatable.")
-@click.option("--steps", type=click.IntRange(min=1), help="Train until this many generator steps in total.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Train this many epochs (default 10).")
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Default: one pass over the data.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--image-size", type=click.IntRange(min=1), help="Square training size in pixels.")
+              help=_resume("settings", "Model or trainer option, e.g. --set filters=32 --set lr=1e-4; repeatable."))
+@click.option("--steps", type=click.IntRange(min=1),
+              help=_resume("steps", "Train until this many generator steps in total."))
+@click.option("--epochs", type=click.IntRange(min=1), help=_resume("epochs", "Train this many epochs (default 10)."))
+@click.option("--steps-per-epoch", type=click.IntRange(min=1),
+              help=_resume("steps_per_epoch", "Default: one pass over the data."))
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help=_resume("batch_size", "Images per step, over all devices."))
+@click.option("--image-size", type=click.IntRange(min=1), help=_resume("image_size", "Square training size in pixels."))
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/MODEL-TIME).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same first steps.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped; with no run there yet, "
+              "start it (so one command serves the first start and every restart). Options given again with "
+              "their stored values are accepted; a value that would change the run is refused by name.")
+@click.option("--seed", type=int, default=0, show_default=True, help=_resume("seed", "Same seed, same first steps."))
 @click.option("--precision", type=click.Choice(["float32", "mixed"]), default="float32", show_default=True,
-              help="mixed: float16 on a GPU, bfloat16 on a CPU; weights stay float32.")
-@click.option("--text-encoder", help="Text-conditioned models: encoder of the captions (default: the model's "
-              "own; see 'img2img models').")
+              help=_resume("precision", "mixed: float16 on a GPU, bfloat16 on a CPU; weights stay float32."))
+@click.option("--text-encoder", help=_resume("text_encoder", "Text-conditioned models: encoder of the captions "
+              "(default: the model's own; see 'img2img models')."))
+@click.option("--warm-start", type=click.Path(path_type=Path), metavar="RUN",
+              help=_resume("warm_start", "Start a new run from RUN's newest checkpoint: its weights, and its "
+                           "optimisers' state where it fits; for what --resume refuses (a new lr, loss, ...)."))
 @friendly_errors
 def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[str, ...],
           settings: tuple[str, ...], **options: Any) -> None:
@@ -96,12 +113,16 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
         raise click.UsageError("give --steps or --epochs, not both")
     from img2img.startup import pause_collection, resume_collection
 
+    context = click.get_current_context()
+    explicit = frozenset(name for name in context.params
+                         if context.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT,
+                                                                       click.core.ParameterSource.DEFAULT_MAP))
     pause_collection()  # until the first step has run (the trainer resumes it then)
     try:
         from img2img.training.trainer import Trainer, TrainRequest
 
         request = TrainRequest(model=model, steps=steps, epochs=epochs, penalties=list(penalties),
-                               settings=list(settings), **options)
+                               settings=list(settings), explicit=explicit, **options)
         plugins = get_plugins()
         plugins.models.get(model)  # an unknown model fails before TensorFlow loads
         result = Trainer(request, plugins, echo_err).run()
@@ -242,7 +263,7 @@ def _options_of(obj: Any) -> dict[str, dict[str, Any]]:
     """--set keys of a model, or NAME:key=value parameters of a loss, with defaults, help, and the choices
     or range a value must keep to where the option has them."""
     options = obj.all_options() if hasattr(obj, "all_options") else getattr(obj, "parameters", {})
-    return {key: {"default": o.default, "help": o.help,
+    return {key: {"default": o.default, "help": o.help, "resumable": o.resumable,
                   **{k: v for k, v in (("choices", o.choices), ("minimum", o.minimum), ("maximum", o.maximum))
                      if v is not None}}
             for key, o in options.items()}
@@ -282,7 +303,8 @@ def models(as_json: bool, verbose: bool) -> None:
             if verbose and r["options"]:
                 prefix = "--set" if kind == "models" else f"{r['name']}:"
                 for key, option in r["options"].items():
-                    click.echo(f"  {'':<{width}}    {prefix} {key}={option['default']}  {option['help']}")
+                    resumable = "  [may change on --resume]" if option["resumable"] and kind == "models" else ""
+                    click.echo(f"  {'':<{width}}    {prefix} {key}={option['default']}  {option['help']}{resumable}")
 
 
 @cli.command()

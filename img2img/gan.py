@@ -63,11 +63,11 @@ class GAN(keras.Model):
         "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
                                   minimum=0),
         "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
-                              ("auto", "true", "false")),
+                              ("auto", "true", "false"), resumable=True),
         "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
-                           "none lost per step), on with a GPU", ("auto", "true", "false")),
+                           "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),
         "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
-                                   minimum=0),
+                                   minimum=0, resumable=True),
     }
 
     def __init__(

@@ -15,13 +15,18 @@ _FALSE = {"false", "no", "0", "off"}
 @dataclass(frozen=True)
 class Option:
     """One option: its default fixes its type; ``choices`` limits string values and ``minimum`` / ``maximum``
-    numbers (inclusive), so a value the model cannot use is refused by name before anything is built."""
+    numbers (inclusive), so a value the model cannot use is refused by name before anything is built.
+
+    ``resumable`` declares whether ``train --resume`` may change the option. Only what cannot change the run's
+    mathematics should say True (which files to keep, a compiler switch); the default, False, refuses a new
+    value on resume by name, which is always safe."""
 
     default: Any
     help: str = ""
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    resumable: bool = False
 
     def parse(self, key: str, text: str, label: str | None = None) -> Any:
         """``text`` as the option's type. Errors start with ``label``, what the user typed (``--set key=text``

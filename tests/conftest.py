@@ -15,9 +15,18 @@ from img2img.plugins import get_plugins, reset_plugins  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Hypothesis would keep its example database in .hypothesis/ in the checkout; the suite writes nothing there.
-from hypothesis import settings  # noqa: E402
+# Hypothesis keeps its example database and caches in .hypothesis/ under the working directory; the suite
+# writes nothing into the checkout, so they go to a temporary folder that is removed at exit.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 
+from hypothesis import settings  # noqa: E402
+from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
+
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="img2img-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("img2img", database=None)
 settings.load_profile("img2img")
 

@@ -60,6 +60,12 @@ class RunDirectory:
                 f"--out {path}: already holds {what}; add --resume to continue it, or choose another --out"
             )
 
+    @staticmethod
+    def is_unstarted(path: Path) -> bool:
+        """No run here yet: the folder does not exist or is empty."""
+        path = Path(path)
+        return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
     @classmethod
     def create(cls, path: Path) -> RunDirectory:
         """A new run directory; call once the run is known to start, so a failed start leaves nothing."""

@@ -10,7 +10,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,10 @@ from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
+from img2img.resume import check_resume
 from img2img.training.run_dir import RunDirectory
 from img2img.training.schedules import learning_rate
+from img2img.training.warm_start import warm_start
 
 DEFAULT_EPOCHS = 10
 
@@ -49,6 +51,15 @@ class TrainRequest:
     precision: str = "float32"
     verbose: int | str = "auto"
     text_encoder: str | None = None
+    warm_start: Path | None = None
+    # The options the user gave (the CLI asks Click); None: those whose value differs from the default.
+    explicit: frozenset[str] | None = None
+
+    def given(self) -> set[str]:
+        if self.explicit is not None:
+            return set(self.explicit)
+        return {f.name for f in fields(self) if f.name != "explicit"
+                and getattr(self, f.name) != (f.default_factory() if callable(f.default_factory) else f.default)}
 
 
 @dataclass
@@ -108,10 +119,7 @@ class Trainer:
         r = self.request
         model_cls = self.plugins.models.get(r.model)
         loss = parse_loss_spec(r.loss or model_cls.default_loss, self.plugins.losses)
-        penalties = [parse_penalty(p, self.plugins) for p in r.penalties]
-        named = {p.name for p, _ in penalties}
-        penalties += [(self.plugins.penalties.get(name), weight)
-                      for name, weight in loss.default_penalties if name not in named]
+        penalties = self.resolve_penalties(r.penalties, loss)
         user = parse_settings(r.settings, model_cls.all_options(), f"model {r.model!r} (or the trainer)")
         settings = {k: o.default for k, o in model_cls.all_options().items()}
         settings.update({k: v for k, v in model_cls.training_defaults.items() if k in settings})
@@ -146,12 +154,20 @@ class Trainer:
             "settings": settings,
             "image_size": image_size,
             "loss": {**loss.describe(), "plugin": self.plugins.losses.plugin_of(loss.name)},
-            "penalties": [{"name": p.name, "weight": w} for p, w in penalties],
+            "penalties": penalties,
             "data": {"source": data_a, "source_b": data_b},
             "text_encoder": text_encoder,
             "training": {"batch_size": r.batch_size, "seed": r.seed, "precision": r.precision},
             "plugins": {name: info.version for name, info in sorted(self.plugins.infos.items())},
         }
+
+    def resolve_penalties(self, texts: list[str], loss: Any) -> list[dict[str, Any]]:
+        """--penalty NAME[:WEIGHT] values, then the loss's own default penalties that were not named."""
+        penalties = [parse_penalty(p, self.plugins) for p in texts]
+        named = {p.name for p, _ in penalties}
+        penalties += [(self.plugins.penalties.get(name), weight)
+                      for name, weight in loss.default_penalties if name not in named]
+        return [{"name": p.name, "weight": w} for p, w in penalties]
 
     def resumed_config(self, run: RunDirectory) -> dict[str, Any]:
         r = self.request
@@ -160,20 +176,11 @@ class Trainer:
             raise Img2ImgError(
                 f"--resume: {run.path} was trained with model {config['model']['name']!r}, not {r.model!r}"
             )
-        if r.loss and r.loss.partition(":")[0] != config["loss"]["name"]:
-            raise Img2ImgError(f"--resume: the run uses loss {config['loss']['name']!r}; --loss cannot change it")
-        if r.text_encoder and r.text_encoder != (config.get("text_encoder") or {}).get("name"):
-            raise Img2ImgError("--resume: a run keeps the text encoder it was trained with; drop --text-encoder")
-        complete_settings(config, self.plugins.models.get(r.model))
-        if r.settings or r.penalties or r.image_size:
-            raise Img2ImgError(
-                "--resume continues a run as it was configured; --set, --penalty and --image-size "
-                f"cannot change it (see {run.config_path}). Start a new run with another --out instead."
-            )
-        if r.data:  # the same images may have moved
-            config["data"]["source"] = r.data
-        if r.data_b:
-            config["data"]["source_b"] = r.data_b
+        model_cls = self.plugins.models.get(r.model)
+        complete_settings(config, model_cls)
+        check_resume(r, r.given(), config, model_cls, self.plugins,
+                     lambda texts, stored: self.resolve_penalties(texts, configured_loss(stored, self.plugins)),
+                     self.echo)
         return config
 
     # ----- the run ----------------------------------------------------------------------------
@@ -183,9 +190,14 @@ class Trainer:
         from img2img.devices import choose_policy, describe_devices, set_policy
 
         r = self.request
-        if r.resume:
+        resume = r.resume
+        if resume:
             if r.out is None:
                 raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
+            if RunDirectory.is_unstarted(r.out):  # one command for the first start and every restart
+                self.echo(f"--resume: no run in {r.out} yet; starting one")
+                resume = False
+        if resume:
             run = RunDirectory.open(r.out)
             config = self.resumed_config(run)
         else:
@@ -201,7 +213,7 @@ class Trainer:
         training["policy"] = policy
         self.echo(f"Training on {describe_devices()}; precision {policy}")
 
-        latest = run.latest() if r.resume else None
+        latest = run.latest() if resume else None
         start_step = latest["step"] if latest else 0
         data = load_training_data(config, model_cls, self.plugins, start_step)
         self.echo(f"Data: {data.description}")
@@ -210,41 +222,54 @@ class Trainer:
                 f"--batch-size {training['batch_size']} is larger than the {data.count} images in --data; "
                 "lower --batch-size"
             )
+        if resume and config.get("class_names") != data.class_names:
+            raise Img2ImgError(
+                f"--data {config['data']['source']}: has classes {_names(data.class_names)}, but the run was "
+                f"trained on {_names(config.get('class_names'))}; resume it on data with the same sub-folders"
+            )
         config["channels"] = data.channels
         config["class_names"] = data.class_names
         config["captions"] = data.captions[:1000] if data.captions else None  # what prompts it learnt from
         config["sample_shape"] = list(data.sample_shape) if data.sample_shape else None
         config["data"]["count"] = data.count
 
-        plan = self.plan(data, training)
+        plan = self.plan(data, training, resume)
         config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
         model = build_run_model(config, self.plugins)
         config["exports"] = {name: f"{name}.keras" for name in model.exported_networks()}
         config["translate"] = {"directions": dict(model_cls.translations), "size_multiple": model_cls.size_multiple}
-        if not r.resume:
-            run = RunDirectory.create(out)
         if latest:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
+        elif r.warm_start is not None:
+            config["warm_start"] = warm_start(model, r.warm_start, self.plugins, self.echo)
+        if not resume:
+            run = RunDirectory.create(out)
         run.write_config(config)
         if start_step >= plan["steps"]:
+            missing = {name: network for name, network in model.exported_networks().items()
+                       if not (run.path / f"{name}.keras").is_file()}
+            for name, network in missing.items():
+                run.export_network(name, network)
+            if missing:
+                self.echo(f"Exported {', '.join(f'{name}.keras' for name in missing)} again (it was missing)")
             self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
                       "pass a larger --steps or --epochs to train further")
             return TrainResult(run, start_step, latest["epoch"] if latest else 0, 0.0, {})
         return self.fit(model, data, run, config, latest)
 
-    def plan(self, data: ImageData, training: dict[str, Any]) -> dict[str, int]:
+    def plan(self, data: ImageData, training: dict[str, Any], resume: bool) -> dict[str, int]:
         """Steps per epoch defaults to one pass over the data; --steps may end mid-epoch."""
         r = self.request
         batches = max(1, data.count // training["batch_size"])
-        per_epoch = r.steps_per_epoch or training.get("steps_per_epoch") or batches
+        per_epoch = training.get("steps_per_epoch") or r.steps_per_epoch or batches
         if r.steps is not None:
             total = r.steps
         elif r.epochs is not None:
             total = r.epochs * per_epoch
         else:
             total = training.get("steps") or DEFAULT_EPOCHS * per_epoch
-        if r.steps is not None and r.steps_per_epoch is None and not r.resume:
+        if r.steps is not None and r.steps_per_epoch is None and not resume:
             per_epoch = min(per_epoch, total)
         return {"steps": int(total), "steps_per_epoch": int(per_epoch)}
 
@@ -297,16 +322,51 @@ class Trainer:
         if guard.diverged is not None:
             step, key, value = guard.diverged
             last = checkpoint.saved or latest
-            kept = (f"the last good checkpoint is step {last['step']} in {run.checkpoints}" if last
-                    else "no checkpoint was written")
-            raise TrainingDiverged(
-                f"training stopped at step {step}: {key} became {value}; {kept}. "
-                "Try a lower --set lr=... or another --loss"
-            )
+            if last:
+                lower = {"lr": config["settings"]["lr"] / 2}
+                retry = train_command(config, model_cls, lower, steps=plan["steps"] - last["step"])
+                advice = (f"the last good checkpoint is step {last['step']} in {run.checkpoints}. To go on from it "
+                          f"with half the learning rate (or another --loss), start a new run from it: {retry} "
+                          f"--warm-start {run.path} --out {run.path}-warm")
+            else:
+                advice = "no checkpoint was written. Try a lower --set lr=... or another --loss"
+            raise TrainingDiverged(f"training stopped at step {step}: {key} became {value}; {advice}")
         if checkpoint.saved is None or checkpoint.saved["step"] != model.step:
             checkpoint.save(initial_epoch)
         epoch = checkpoint.saved["epoch"] if checkpoint.saved else initial_epoch
         return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.history.items()})
+
+
+def train_command(config: dict[str, Any], model_cls: Any, settings: dict[str, Any], steps: int) -> str:
+    """The `img2img train` command that rebuilds ``config`` with ``settings`` changed (shell-quoted)."""
+    import shlex
+
+    defaults = {k: o.default for k, o in model_cls.all_options().items()}
+    changed = {**{k: v for k, v in config["settings"].items() if k in defaults and v != defaults[k]}, **settings}
+    data = config["data"]
+    words = ["img2img", "train", config["model"]["name"], "--data", data["source"]]
+    if data.get("source_b") and model_cls.domains >= 2:
+        words += ["--data-b", data["source_b"]]
+    loss = config["loss"]
+    params = ",".join(f"{k}={v}" for k, v in (loss.get("params") or {}).items())
+    words += ["--loss", loss["name"] + (f":{params}" if params else "")]
+    words += [part for p in config["penalties"] for part in ("--penalty", f"{p['name']}:{p['weight']:g}")]
+    words += ["--image-size", str(config["image_size"]), "--batch-size", str(config["training"]["batch_size"]),
+              "--steps-per-epoch", str(config["training"]["steps_per_epoch"]), "--steps", str(steps)]
+    words += [part for k, v in changed.items() for part in ("--set", f"{k}={_setting_text(v)}")]
+    if config["training"].get("precision", "float32") != "float32":
+        words += ["--precision", config["training"]["precision"]]
+    if config.get("text_encoder"):
+        words += ["--text-encoder", config["text_encoder"]["name"]]
+    return shlex.join(words)
+
+
+def _setting_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _names(class_names: list[str] | None) -> str:
+    return ", ".join(class_names) if class_names else "(no classes)"
 
 
 def grid_inputs(run: RunDirectory, model: Any, seed: int, stream: Callable[[], Any]) -> dict[str, np.ndarray]:
