@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# Every temporary file img2img writes starts with this, so the next process holding the folder's lock can tell
+# the leftovers of a killed one from the user's files (img2img.locking removes them).
+TEMPORARY_PREFIX = ".img2img-tmp-"
 
 
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix, so writers that check it accept it); it is
-    renamed over ``path`` only when the block succeeds, and removed when it fails."""
+    renamed over ``path`` only when the block succeeds, and removed when it fails. The name is unique to
+    the process and the call, so two writers never share one temporary file."""
     path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}")
+    tmp = path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -207,15 +207,17 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: P
         return
     if not inputs:
         raise click.UsageError("give image files or folders to translate, or --prompt TEXT / --prompts FILE")
+    from img2img.locking import FolderLock
     from img2img.translate import Translator, collect_jobs, refuse_overwrites, translate_files
 
     jobs = collect_jobs(list(inputs), out, output_format)
-    if not overwrite:
-        refuse_overwrites(jobs)
-    translator = Translator(resolve_model(model_path), direction, get_plugins())
-    echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
-    with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
-        result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update)
+    with FolderLock(out, "translate"):  # a second translate into the same --out is refused, not interleaved
+        if not overwrite:
+            refuse_overwrites(jobs)
+        translator = Translator(resolve_model(model_path), direction, get_plugins())
+        echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
+        with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
+            result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update)
     if result.unreadable:
         names = ", ".join(str(p) for p in result.unreadable)
         echo_err(f"img2img: warning: {len(result.unreadable)} file(s) could not be read and were skipped: {names}")

@@ -24,6 +24,7 @@ from typing import Any
 
 from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
+from img2img.locking import LOCK_NAME
 
 CONFIG = "config.json"
 
@@ -41,6 +42,11 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def _holds_files(folder: Path) -> bool:
+    """Anything in ``folder`` but the lock the current process holds on it."""
+    return any(entry.name != LOCK_NAME for entry in folder.iterdir())
+
+
 class RunDirectory:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -54,7 +60,7 @@ class RunDirectory:
     def check_new(path: Path) -> None:
         """Refuse a folder that already holds files, so nothing of the user's is overwritten."""
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if path.exists() and (not path.is_dir() or _holds_files(path)):
             what = "a run" if (path / CONFIG).exists() else "files"
             raise Img2ImgError(
                 f"--out {path}: already holds {what}; add --resume to continue it, or choose another --out"
@@ -64,7 +70,7 @@ class RunDirectory:
     def is_unstarted(path: Path) -> bool:
         """No run here yet: the folder does not exist or is empty."""
         path = Path(path)
-        return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+        return not path.exists() or (path.is_dir() and not _holds_files(path))
 
     @classmethod
     def create(cls, path: Path) -> RunDirectory:

@@ -21,6 +21,7 @@ from img2img.atomic import replacing
 from img2img.data import DataRequest, ImageData, domain_pair, load_source
 from img2img.devices import set_graph_optimizer
 from img2img.errors import Img2ImgError, TrainingDiverged
+from img2img.locking import FolderLock
 from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
@@ -185,24 +186,29 @@ class Trainer:
 
     # ----- the run ----------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        """Train while holding the run directory's lock: a second process on it is refused by name."""
+        r = self.request
+        if r.resume and r.out is None:
+            raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
+        out = r.out or default_run_dir(r.model)
+        with FolderLock(out, "train"):
+            return self._run(out)
+
+    def _run(self, out: Path) -> TrainResult:
         import keras
 
         from img2img.devices import choose_policy, describe_devices, set_policy
 
         r = self.request
         resume = r.resume
-        if resume:
-            if r.out is None:
-                raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
-            if RunDirectory.is_unstarted(r.out):  # one command for the first start and every restart
-                self.echo(f"--resume: no run in {r.out} yet; starting one")
-                resume = False
+        if resume and RunDirectory.is_unstarted(r.out):  # one command for the first start and every restart
+            self.echo(f"--resume: no run in {r.out} yet; starting one")
+            resume = False
         if resume:
             run = RunDirectory.open(r.out)
             config = self.resumed_config(run)
         else:
             config = self.new_config()
-            out = r.out or default_run_dir(r.model)
             RunDirectory.check_new(out)  # fail before loading data; create only once the run starts
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
