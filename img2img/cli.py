@@ -20,6 +20,8 @@ from img2img.errors import Img2ImgError
 from img2img.plugins import DISTRIBUTION, get_plugins, is_own_distribution, reset_plugins
 from img2img.pretrained import resolve_model, shipped_models
 from img2img.quiet import VERBOSE_ENV, filter_native_logs, verbose_requested
+from img2img.termination import EXIT_STATUS as TERMINATED_STATUS
+from img2img.termination import Terminated, sigterm_as_interrupt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,14 +32,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def friendly_errors(func: F) -> F:
-    """Problems the user can fix become one 'Error: ...' line and exit status 1, never a traceback."""
+    """Problems the user can fix become one 'Error: ...' line and exit status 1, never a traceback. SIGTERM
+    stops a command the way Ctrl-C does (a training run saves its step), with exit status 143."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return func(*args, **kwargs)
         except Img2ImgError as exc:
             raise click.ClickException(str(exc)) from None
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            sys.exit(TERMINATED_STATUS)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

@@ -17,6 +17,7 @@ leaves a half-written file where a good one was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -25,8 +26,19 @@ from typing import Any
 from img2img.atomic import replacing
 from img2img.errors import Img2ImgError
 from img2img.locking import LOCK_NAME
+from img2img.training.weights_io import save_weights
 
 CONFIG = "config.json"
+
+
+class WriteFailed(Img2ImgError):
+    """A run file could not be written (a full disk, a quota, a file-size limit): the message names the file
+    and the last complete checkpoint, which the failed write never touched."""
+
+
+def _write_error(path: Path, exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] or type(exc).__name__
+    return f"cannot write {path} ({reason}); free some space (or raise the quota) and continue with --resume"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -95,7 +107,19 @@ class RunDirectory:
             raise Img2ImgError(f"{self.config_path}: cannot read the run's config ({exc})") from None
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_json_atomic(self.config_path, config)
+        try:
+            write_json_atomic(self.config_path, config)
+        except OSError as exc:
+            raise WriteFailed(_write_error(self.config_path, exc)) from None
+
+    def discard_if_unstarted(self) -> None:
+        """Remove the empty folders ``create`` made when the run could not start (its config not written), so
+        the folder does not block the next attempt as 'already holds files'."""
+        if self.config_path.exists():
+            return
+        for folder in (self.checkpoints, self.samples, self.logs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     # ----- checkpoints -------------------------------------------------------------------------
     def latest(self) -> dict[str, Any] | None:
@@ -109,14 +133,17 @@ class RunDirectory:
 
     def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int) -> dict[str, Any]:
         """Weights and optimiser slots first, then the state that names them, then the pointer; then all but
-        the newest ``keep`` checkpoints go (0 keeps every one, to score or pick any epoch afterwards)."""
+        the newest ``keep`` checkpoints go (0 keeps every one, to score or pick any epoch afterwards). A write
+        that fails (disk full) leaves the previous checkpoint as latest and raises WriteFailed naming both."""
         stem = f"step-{state['step']:06d}"
         final = self.checkpoints / f"{stem}.weights.h5"
-        with replacing(final) as tmp:
-            model.save_weights(tmp)
         state = {**state, "weights": final.name}
-        write_json_atomic(self.checkpoints / f"{stem}.json", state)
-        write_json_atomic(self.checkpoints / "latest.json", state)
+        try:
+            save_weights(model, final)
+            write_json_atomic(self.checkpoints / f"{stem}.json", state)
+            write_json_atomic(self.checkpoints / "latest.json", state)
+        except (OSError, RuntimeError, ValueError) as exc:  # h5py reports a failed write as any of these
+            raise WriteFailed(f"{_write_error(final, exc)}; {self.kept_note()}") from None
         if keep > 0:
             self._prune(final.name, keep)
         return state
@@ -129,5 +156,18 @@ class RunDirectory:
                 old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
 
     def export_network(self, name: str, network: Any) -> None:
-        with replacing(self.path / f"{name}.keras") as tmp:
-            network.save(tmp)
+        path = self.path / f"{name}.keras"
+        try:
+            with replacing(path) as tmp:
+                network.save(tmp)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise WriteFailed(f"{_write_error(path, exc)}; {self.kept_note()}") from None
+
+    def kept_note(self) -> str:
+        try:
+            latest = self.latest()
+        except Img2ImgError:
+            latest = None
+        if latest is None:
+            return "no checkpoint of this run was complete yet"
+        return f"the last complete checkpoint, step {latest['step']}, is kept in {self.checkpoints}"

@@ -26,7 +26,7 @@ from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
 from img2img.resume import check_resume
-from img2img.training.run_dir import RunDirectory
+from img2img.training.run_dir import RunDirectory, WriteFailed
 from img2img.training.schedules import learning_rate
 from img2img.training.warm_start import warm_start
 
@@ -251,7 +251,12 @@ class Trainer:
             config["warm_start"] = warm_start(model, r.warm_start, self.plugins, self.echo)
         if not resume:
             run = RunDirectory.create(out)
-        run.write_config(config)
+        try:
+            run.write_config(config)
+        except WriteFailed:
+            if not resume:
+                run.discard_if_unstarted()  # an empty skeleton must not block the next attempt
+            raise
         if start_step >= plan["steps"]:
             missing = {name: network for name, network in model.exported_networks().items()
                        if not (run.path / f"{name}.keras").is_file()}
@@ -317,8 +322,13 @@ class Trainer:
                 dataset, epochs=epochs, steps_per_epoch=plan["steps_per_epoch"],
                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
             )
+        except OSError as exc:  # a sample grid, the metrics file or the logs could not be written (disk full)
+            where = Path(exc.filename) if exc.filename else run.path
+            raise WriteFailed(f"cannot write {where} ({exc.strerror or exc}); {run.kept_note()}. Free some space "
+                              "and continue with --resume") from None
         except KeyboardInterrupt:
-            # Between compiled steps the model is consistent: keep the partial epoch's work.
+            # Ctrl-C or SIGTERM (img2img.termination) between compiled steps: the model is consistent, so keep
+            # the partial epoch's work.
             if guard.diverged is None and model.step > (latest or {}).get("step", 0):
                 epoch_now = (checkpoint.saved or latest or {"epoch": initial_epoch})["epoch"]
                 checkpoint.save(epoch_now)
