@@ -57,8 +57,10 @@ def main() -> None:
     if not checkpoints:
         parser.error(f"no step-*.weights.h5 in {folder}")
     history = []
+    from img2img.training.run_dir import RunDirectory
+
     for checkpoint in checkpoints:
-        model.load_weights(checkpoint)
+        RunDirectory(args.work / "run").load_networks(model, checkpoint)  # older ones hold networks only
         history.append(generator.get_weights())
         row(str(int(checkpoint.name[5:11])))
     for k in args.average:

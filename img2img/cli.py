@@ -182,10 +182,13 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
               help="Images per prompt, each from its own latent vector.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Prompts: same seed, same images.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@click.option("--max-megapixels", type=click.FloatRange(min=0.001), default=40.0, show_default=True,
+              help="Refuse (by name, before decoding) images whose header declares more pixels than this; the "
+              "other files still convert.")
 @friendly_errors
 def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: Path, size: int | None,
               output_format: str, batch_size: int, prompts: tuple[str, ...], prompts_file: Path | None,
-              count: int, seed: int, overwrite: bool) -> None:
+              count: int, seed: int, overwrite: bool, max_megapixels: float) -> None:
     """Translate image files and folders (searched recursively) into --out, or draw text prompts.
 
     Outputs keep each file's path relative to its input folder and its stem. Images are translated at
@@ -195,9 +198,10 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: P
     With --prompt TEXT (repeatable) or --prompts FILE and a text-to-image run, writes --count images per
     prompt named NNNN-words-of-the-prompt.png (NNNN: the prompt's position, from 0001).
 
-    Exit status: 0 when at least one image was converted (unreadable files are named in a warning);
-    1 when nothing could be converted or an option is wrong; 130 when interrupted (finished outputs are
-    kept, none is half-written).
+    Exit status: 0 when at least one image was converted (files skipped are named in a warning: unreadable,
+    too large, FIFOs and devices, symbolic link loops, folders that cannot be read); 1 when nothing could be
+    converted or an option is wrong; 130 when interrupted, 143 when terminated (finished outputs are kept,
+    none is half-written).
     """
     if prompts or prompts_file:
         if inputs:
@@ -215,19 +219,21 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: P
     if not inputs:
         raise click.UsageError("give image files or folders to translate, or --prompt TEXT / --prompts FILE")
     from img2img.locking import FolderLock
-    from img2img.translate import Translator, collect_jobs, refuse_overwrites, translate_files
+    from img2img.translate import Translator, collect_jobs, describe_skipped, refuse_overwrites, translate_files
 
-    jobs = collect_jobs(list(inputs), out, output_format)
+    skipped: list[tuple[Path, str]] = []
+    jobs = collect_jobs(list(inputs), out, output_format, skipped)
     with FolderLock(out, "translate"):  # a second translate into the same --out is refused, not interleaved
         if not overwrite:
             refuse_overwrites(jobs)
         translator = Translator(resolve_model(model_path), direction, get_plugins())
         echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
         with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
-            result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update)
-    if result.unreadable:
-        names = ", ".join(str(p) for p in result.unreadable)
-        echo_err(f"img2img: warning: {len(result.unreadable)} file(s) could not be read and were skipped: {names}")
+            result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update,
+                                     max_pixels=int(max_megapixels * 1e6))
+    skipped += result.skipped
+    if skipped:
+        echo_err(f"img2img: warning: {len(skipped)} input(s) skipped: {describe_skipped(skipped)}")
     if not result.converted:
         raise Img2ImgError(f"none of the {len(jobs)} input file(s) could be read; nothing was written")
     rate = len(result.converted) / result.seconds if result.seconds else 0.0

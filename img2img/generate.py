@@ -18,7 +18,6 @@ BATCH = 64
 
 def load_generator(run: RunDirectory, name: str = "generator") -> Any:
     """An exported network (NAME.keras), loaded with Keras' safe mode on: a model file never runs code."""
-    import keras
 
     from img2img.devices import set_graph_optimizer
 
@@ -26,7 +25,28 @@ def load_generator(run: RunDirectory, name: str = "generator") -> Any:
     path = run.path / f"{name}.keras"
     if not path.is_file():
         raise Img2ImgError(f"{run.path}: no exported {name} ({path.name}) yet; train at least one epoch")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
+    return load_network(path)
+
+
+def load_network(path: Path) -> Any:
+    """A ``.keras`` network with safe mode on; a file that will not load is one clear error, never a traceback."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras reports a refused or damaged file as many exception types
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text:
+            raise Img2ImgError(f"{path}: refused: it holds Python code (a Lambda layer), which img2img never runs "
+                               "from a model file (Keras safe mode). Export the model without Lambda layers") from None
+        import zipfile
+
+        if isinstance(exc, zipfile.BadZipFile) or not zipfile.is_zipfile(path):
+            raise Img2ImgError(f"{path}: damaged or incomplete (not a complete .keras archive); delete it and "
+                               "run the same 'img2img train ... --resume' to export it again") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise Img2ImgError(f"{path}: cannot be loaded ({first}); the file may be damaged, or need a plugin "
+                           "that registers its layers ('img2img plugins')") from None
 
 
 def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str | None, overwrite: bool,

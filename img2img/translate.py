@@ -13,7 +13,10 @@ are named in a warning), 1 when nothing could be converted or the command was wr
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,16 +48,71 @@ class Job:
 @dataclass
 class TranslateResult:
     converted: list[Path] = field(default_factory=list)
-    unreadable: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (input, why), named in one warning
     seconds: float = 0.0
+
+
+DEFAULT_MAX_MEGAPIXELS = 40.0  # a 40 MP RGB image is 480 MB as float32, before the network's activations
+
+
+def _special(path: Path) -> str | None:
+    """Why ``path`` is not a file to open (a FIFO would block the read forever), or None for a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link"
+    except OSError as exc:
+        return "a symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{kind}, not an image file; never opened"
+
+
+def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Image files under ``folder``, following symbolic links once: a link back to a folder already being
+    walked is named as a loop, and a sub-folder that cannot be listed is named, never silently skipped."""
+    seen: set[tuple[int, int]] = set()
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append((Path(exc.filename or folder), f"folder cannot be read ({exc.strerror}); skipped"))
+
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=unlistable):
+        here = Path(root)
+        info = here.stat()
+        if (info.st_dev, info.st_ino) in seen:
+            skipped.append((here, "a symbolic link loop (a folder already being read); skipped"))
+            dirs.clear()
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = here / name
+            if name.startswith(".") or not is_image_path(path):
+                continue
+            reason = _special(path)
+            if reason:
+                skipped.append((path, reason))
+            else:
+                yield path
+        for name in list(dirs):
+            reason = _special(here / name)
+            if reason and "loop" in reason:
+                skipped.append((here / name, f"{reason}; skipped"))
+                dirs.remove(name)
 
 
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def collect_jobs(inputs: list[Path], out: Path, output_format: str) -> list[Job]:
-    """One job per input image. A folder's images keep their paths relative to it; a file goes to the top."""
+def collect_jobs(inputs: list[Path], out: Path, output_format: str,
+                 skipped: list[tuple[Path, str]] | None = None) -> list[Job]:
+    """One job per input image. A folder's images keep their paths relative to it; a file goes to the top.
+    Inputs that are not regular files (FIFOs, devices), symbolic link loops and unreadable folders are
+    added to ``skipped`` with the reason, never opened."""
+    skipped = [] if skipped is None else skipped
     out = out.expanduser().resolve()
     jobs: list[Job] = []
     for given in inputs:
@@ -66,19 +124,25 @@ def collect_jobs(inputs: list[Path], out: Path, output_format: str) -> list[Job]
             raise Img2ImgError(f"--out {out}: is inside the input folder {folder}; img2img never writes into "
                                "an input folder. Choose an --out outside it")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p)
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            jobs += [Job(p, out / p.relative_to(path)) for p in files]
+            jobs += [Job(p, out / p.relative_to(path)) for p in _walk(path, skipped)]
+        elif reason := _special(path):
+            skipped.append((path, reason))
         else:
             jobs.append(Job(path, out / path.name))
     if not jobs:
+        why = f"; skipped: {describe_skipped(skipped)}" if skipped else ""
         raise Img2ImgError(f"no image files in {', '.join(map(str, inputs))} (looked recursively for .png, .jpg, "
-                           ".jpeg, .bmp, .gif, .webp, .tif, .tiff)")
+                           f".jpeg, .bmp, .gif, .webp, .tif, .tiff){why}")
     for job in jobs:
         if output_format == "png":
             job.output = job.output.with_suffix(".png")
     _refuse_collisions(jobs)
     return jobs
+
+
+def describe_skipped(skipped: list[tuple[Path, str]], shown: int = 10) -> str:
+    text = "; ".join(f"{path} ({why})" for path, why in skipped[:shown])
+    return text + (f"; and {len(skipped) - shown} more" if len(skipped) > shown else "")
 
 
 def _refuse_collisions(jobs: list[Job]) -> None:
@@ -176,37 +240,44 @@ class Translator:
         return np.asarray(self._call(batch))
 
 
-def _decoded(jobs: list[Job], size: int | None, translator: Translator) -> Iterator[tuple[int, Any]]:
-    """(job index, padded float image and original size | None when unreadable), decoded in parallel."""
+def _decoded(jobs: list[Job], size: int | None, translator: Translator,
+             max_pixels: int | None) -> Iterator[tuple[int, Any]]:
+    """(job index, padded float image and original size | why it was not read), decoded in parallel."""
     import tensorflow as tf
 
     channels = translator.channels
 
-    def decode(index: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    def decode(index: Any) -> tuple[np.ndarray, np.ndarray, bytes]:
         job = jobs[int(index)]
         try:
-            pixels = load_image(job.source, channels)
-        except UnreadableImage:
-            return np.zeros((1, 1, channels), np.float32), np.zeros(2, np.int32), False
+            pixels = load_image(job.source, channels, max_pixels=max_pixels)
+        except UnreadableImage as exc:
+            return np.zeros((1, 1, channels), np.float32), np.zeros(2, np.int32), str(exc.reason).encode()
         if size is not None:
             pixels = scale_shorter_side(pixels, size)
         padded, original = pad_to_multiple(pixels, translator.multiple, translator.minimum)
-        return to_unit_range(padded), np.asarray(original, np.int32), True
+        return to_unit_range(padded), np.asarray(original, np.int32), b""
 
     def decode_tf(index: Any) -> tuple[Any, Any, Any, Any]:
-        image, original, ok = tf.numpy_function(decode, [index], [tf.float32, tf.int32, tf.bool], stateful=False)
+        image, original, why = tf.numpy_function(decode, [index], [tf.float32, tf.int32, tf.string],
+                                                 stateful=False)
         image.set_shape((None, None, channels))
-        return index, image, original, ok
+        return index, image, original, why
 
     ds = tf.data.Dataset.range(len(jobs)).map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    for index, image, original, ok in ds.prefetch(4).as_numpy_iterator():
-        yield int(index), (image, tuple(int(v) for v in original)) if ok else None
+    for index, image, original, why in ds.prefetch(4).as_numpy_iterator():
+        yield int(index), (image, tuple(int(v) for v in original)) if not why else why.decode()
 
 
 def translate_files(jobs: list[Job], translator: Translator, *, size: int | None, batch_size: int,
-                    progress: Callable[[int], None] = lambda n: None) -> TranslateResult:
+                    progress: Callable[[int], None] = lambda n: None,
+                    max_pixels: int | None = int(DEFAULT_MAX_MEGAPIXELS * 1e6)) -> TranslateResult:
     import time
 
+    from PIL import Image
+
+    if max_pixels is not None:  # our limit, checked per file, replaces Pillow's global bomb guard where higher
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, max_pixels)
     started = time.perf_counter()
     result = TranslateResult()
     pending: list[tuple[int, np.ndarray, tuple[int, int]]] = []
@@ -222,9 +293,9 @@ def translate_files(jobs: list[Job], translator: Translator, *, size: int | None
         progress(len(pending))
         pending.clear()
 
-    for index, item in _decoded(jobs, size, translator):
-        if item is None:
-            result.unreadable.append(jobs[index].source)
+    for index, item in _decoded(jobs, size, translator, max_pixels):
+        if isinstance(item, str):
+            result.skipped.append((jobs[index].source, item))
             progress(1)
             continue
         image, original = item

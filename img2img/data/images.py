@@ -6,6 +6,7 @@ and every common format (png, jpg, bmp, gif, webp, tiff) the same way.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,12 @@ GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;
 
 
 class UnreadableImage(Exception):
-    """The file exists but is not an image Pillow can decode."""
+    """The file exists but is not an image Pillow can decode (or one too large to decode); ``reason`` says
+    which, for the warning that names the file."""
+
+    def __init__(self, message: str, reason: str = "not an image img2img can read") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def is_image_path(path: Path) -> bool:
@@ -76,14 +82,24 @@ def center_square(image: Image.Image, size: int) -> Image.Image:
     return image
 
 
-def load_image(path: str | Path, channels: int, size: int | None = None) -> np.ndarray:
-    """uint8 array [H, W, channels]; square ``size`` x ``size`` when size is given, else native size."""
+def load_image(path: str | Path, channels: int, size: int | None = None, max_pixels: int | None = None) -> np.ndarray:
+    """uint8 array [H, W, channels]; square ``size`` x ``size`` when size is given, else native size. An image
+    whose header declares more than ``max_pixels`` is refused before its pixels are decoded: a 24 KB PNG can
+    declare 10000x10000, and decoding it would take the memory of a hundred photos."""
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            if max_pixels is not None:  # our own limit, checked next, replaces Pillow's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                declared = f"{image.width}x{image.height} = {image.width * image.height / 1e6:.1f} MP"
+                raise UnreadableImage(f"{path}: {declared}", f"{declared}, over the limit of {max_pixels / 1e6:g} MP; "
+                                      "raise it with --max-megapixels, or shrink the image")
             image.load()
             image = to_mode(image, channels)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UnreadableImage(f"{path}: {exc}") from exc
+        raise UnreadableImage(f"{path}: {exc}", f"not an image img2img can read: {exc}") from exc
     if size is not None:
         image = center_square(image, size)
     arr = np.asarray(image, dtype=np.uint8)

@@ -5,6 +5,7 @@ Layout::
     config.json               model, settings, loss, penalties, data, training plan (rebuilds the run)
     checkpoints/latest.json   points at the newest complete checkpoint; written last, atomically
     checkpoints/step-000040.weights.h5 / .json   networks + both optimisers + step; RNG state and epoch
+                              (the two newest keep optimiser state; older kept ones only the networks)
     samples/epoch-0001.png    a grid from the same fixed inputs every epoch (samples/grid-inputs.npz)
     logs/                     TensorBoard
     metrics.csv               one row per epoch
@@ -24,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from img2img.atomic import replacing
+from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.locking import LOCK_NAME
+from img2img.training.checkpoints import demote_old, newest_intact, optimizer_groups
 from img2img.training.weights_io import save_weights
 
 CONFIG = "config.json"
@@ -57,6 +60,26 @@ def read_json(path: Path) -> Any:
 def _holds_files(folder: Path) -> bool:
     """Anything in ``folder`` but the lock the current process holds on it."""
     return any(entry.name != LOCK_NAME for entry in folder.iterdir())
+
+
+# The shape config.json must have for a run to be rebuilt: section -> its type and the keys it must hold.
+_CONFIG_SHAPE: dict[str, tuple[type, tuple[str, ...]]] = {
+    "model": (dict, ("name",)), "settings": (dict, ()), "image_size": (int, ()), "loss": (dict, ("name",)),
+    "penalties": (list, ()), "data": (dict, ("source",)), "training": (dict, ("batch_size", "seed", "precision")),
+}
+
+
+def _config_problem(config: Any) -> str | None:
+    if not isinstance(config, dict):
+        return f"a JSON {type(config).__name__}, not an object"
+    for section, (kind, keys) in _CONFIG_SHAPE.items():
+        value = config.get(section)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"'{section}' should be a JSON {'object' if kind is dict else kind.__name__}"
+        missing = [key for key in keys if key not in value]
+        if missing:
+            return f"'{section}' lacks {', '.join(repr(k) for k in missing)}"
+    return None
 
 
 class RunDirectory:
@@ -102,9 +125,14 @@ class RunDirectory:
 
     def read_config(self) -> dict[str, Any]:
         try:
-            return read_json(self.config_path)
+            config = read_json(self.config_path)
         except (OSError, ValueError) as exc:
             raise Img2ImgError(f"{self.config_path}: cannot read the run's config ({exc})") from None
+        problem = _config_problem(config)
+        if problem:
+            raise Img2ImgError(f"{self.config_path}: not a run config img2img wrote ({problem}); restore it from a "
+                               "backup, or train a new run")
+        return config
 
     def write_config(self, config: dict[str, Any]) -> None:
         try:
@@ -123,13 +151,8 @@ class RunDirectory:
 
     # ----- checkpoints -------------------------------------------------------------------------
     def latest(self) -> dict[str, Any] | None:
-        pointer = self.checkpoints / "latest.json"
-        if not pointer.is_file():
-            return None
-        state = read_json(pointer)
-        if not (self.checkpoints / state["weights"]).is_file():
-            raise Img2ImgError(f"{pointer}: names {state['weights']}, which is missing; the run cannot resume")
-        return state
+        """The checkpoint to resume from: the newest intact full one (see img2img.training.checkpoints)."""
+        return newest_intact(self.checkpoints)
 
     def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int) -> dict[str, Any]:
         """Weights and optimiser slots first, then the state that names them, then the pointer; then all but
@@ -137,7 +160,7 @@ class RunDirectory:
         that fails (disk full) leaves the previous checkpoint as latest and raises WriteFailed naming both."""
         stem = f"step-{state['step']:06d}"
         final = self.checkpoints / f"{stem}.weights.h5"
-        state = {**state, "weights": final.name}
+        state = {**state, "weights": final.name, "full": True}
         try:
             save_weights(model, final)
             write_json_atomic(self.checkpoints / f"{stem}.json", state)
@@ -146,7 +169,16 @@ class RunDirectory:
             raise WriteFailed(f"{_write_error(final, exc)}; {self.kept_note()}") from None
         if keep > 0:
             self._prune(final.name, keep)
+        try:
+            demote_old(self.checkpoints, optimizer_groups(model))
+        except (OSError, RuntimeError, ValueError) as exc:  # the new checkpoint is complete: only space is lost
+            warn(f"could not strip optimiser state from older checkpoints in {self.checkpoints} ({exc})")
         return state
+
+    def load_networks(self, model: Any, weights: Path) -> None:
+        """Load a checkpoint's networks (a full one or an older, weights-only one) into ``model``; the
+        optimisers keep whatever they hold. For scoring or picking an epoch, not for resuming."""
+        model.load_weights(weights, objects_to_skip=[getattr(model, name) for name in optimizer_groups(model)])
 
     def _prune(self, newest: str, keep: int) -> None:
         weights = sorted(self.checkpoints.glob("step-*.weights.h5"))

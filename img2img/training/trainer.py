@@ -26,6 +26,7 @@ from img2img.losses import parse_loss_spec
 from img2img.options import parse_settings
 from img2img.plugins import PluginManager
 from img2img.resume import check_resume
+from img2img.training.checkpoints import reconcile_metrics
 from img2img.training.run_dir import RunDirectory, WriteFailed
 from img2img.training.schedules import learning_rate
 from img2img.training.warm_start import warm_start
@@ -302,13 +303,14 @@ class Trainer:
             keep=checkpoints_to_keep(config["settings"], model_cls))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
+        reconcile_metrics(run.metrics_csv, latest)  # one row per finished epoch, whatever a crash left
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
         callbacks = [
             FirstStepTimer(),
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,
-            MetricsCSV(str(run.metrics_csv), append=latest is not None),
+            MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest above
             keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
         verbose = self.request.verbose

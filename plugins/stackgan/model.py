@@ -87,7 +87,9 @@ class StackGAN(GANCLS):
         if int(config["settings"]["latent_dim"]) != self.latent_dim:
             raise Img2ImgError(f"--set stage1={path}: stage I has latent_dim {config['settings']['latent_dim']}; "
                                f"pass --set latent_dim={config['settings']['latent_dim']}")
-        stage1 = keras.saving.load_model(path / "generator.keras", safe_mode=True, compile=False)
+        from img2img.generate import load_network
+
+        stage1 = load_network(path / "generator.keras")
         stage1.trainable = False  # frozen: its batch norm runs in inference mode, its CA returns mu
         stage1.name = "stage1"
         return stage1
