@@ -161,7 +161,7 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
 
 # ----- translate -----------------------------------------------------------------------------------
 @cli.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path, readable=False))  # ours: exit 1, named
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="A run directory or the name of a shipped model: an image-to-image model, or a text-to-image "
               "one for --prompt. Default for images: the shipped default model (see 'img2img models').")
@@ -278,7 +278,8 @@ def _options_of(obj: Any) -> dict[str, dict[str, Any]]:
     """--set keys of a model, or NAME:key=value parameters of a loss, with defaults, help, and the choices
     or range a value must keep to where the option has them."""
     options = obj.all_options() if hasattr(obj, "all_options") else getattr(obj, "parameters", {})
-    return {key: {"default": o.default, "help": o.help, "resumable": o.resumable,
+    own = getattr(obj, "training_defaults", {})  # a model's own defaults for the trainer's options: what it runs with
+    return {key: {"default": own.get(key, o.default), "help": o.help, "resumable": o.resumable,
                   **{k: v for k, v in (("choices", o.choices), ("minimum", o.minimum), ("maximum", o.maximum))
                      if v is not None}}
             for key, o in options.items()}

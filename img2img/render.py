@@ -10,8 +10,9 @@ from PIL import Image, ImageDraw
 from img2img.data.images import from_unit_range
 
 
-def image_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
-    """Tile [n, h, w, c] images in [-1, 1] into one uint8 picture with a 1-pixel white gap."""
+def image_grid(images: np.ndarray, columns: int | None = None, row_labels: list[str] | None = None) -> np.ndarray:
+    """Tile [n, h, w, c] images in [-1, 1] into one uint8 picture with a 1-pixel white gap. ``row_labels``
+    are written in a margin on the left, one per row, so a grid says what its rows are."""
     pixels = from_unit_range(images)
     n, h, w, c = pixels.shape
     columns = columns or int(math.ceil(math.sqrt(n)))
@@ -20,7 +21,22 @@ def image_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
     for i, image in enumerate(pixels):
         r, k = divmod(i, columns)
         grid[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = image
-    return grid
+    return _with_row_labels(grid, row_labels, h + 1) if row_labels else grid
+
+
+def _with_row_labels(grid: np.ndarray, labels: list[str], pitch: int) -> np.ndarray:
+    from PIL import ImageFont
+
+    size = max(8, min(14, pitch - 4))
+    font = ImageFont.load_default(size=size)
+    margin = max(int(font.getlength(label)) for label in labels) + 6
+    image = Image.new("RGB", (grid.shape[1] + margin, grid.shape[0]), "white")
+    image.paste(Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).convert("RGB"), (margin, 0))
+    draw = ImageDraw.Draw(image)
+    for row, label in enumerate(labels):
+        draw.text((2, row * pitch + (pitch - size) // 2), label, fill=(0, 0, 0), font=font)
+    pixels = np.asarray(image)
+    return pixels[..., :1] if grid.shape[-1] == 1 else pixels
 
 
 def scatter_plot(points: np.ndarray, extent: float, size: int = 320,

@@ -57,9 +57,19 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+_SKELETON = ("checkpoints", "samples", "logs")  # the empty folders a new run makes before its config.json
+
+
 def _holds_files(folder: Path) -> bool:
-    """Anything in ``folder`` but the lock the current process holds on it."""
-    return any(entry.name != LOCK_NAME for entry in folder.iterdir())
+    """Anything in ``folder`` but the lock the current process holds on it and the empty skeleton a run killed
+    before writing its config left (nothing of anyone's is in either)."""
+    for entry in folder.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.name in _SKELETON and entry.is_dir() and not entry.is_symlink() and not any(entry.iterdir()):
+            continue
+        return True
+    return False
 
 
 # The shape config.json must have for a run to be rebuilt: section -> its type and the keys it must hold.

@@ -133,7 +133,8 @@ class CycleGAN(GAN):
         back_a = ops.convert_to_numpy(self.generator_b2a(a2b, training=False))
         back_b = ops.convert_to_numpy(self.generator(b2a, training=False))
         rows = [a, a2b, back_a, b, b2a, back_b]
-        return image_grid(np.concatenate(rows), columns=len(a))
+        labels = ["A", "A -> B", "A -> B -> A", "B", "B -> A", "B -> A -> B"]
+        return image_grid(np.concatenate(rows), columns=len(a), row_labels=labels)
 
     # ----- training ------------------------------------------------------------------------------
     def compile(self, *args: Any, **kwargs: Any) -> None:
