@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # Every temporary file img2img writes starts with this, so the next process holding the folder's lock can tell
 # the leftovers of a killed one from the user's files (img2img.locking removes them).
@@ -25,3 +27,12 @@ def replacing(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as indented JSON, flushed to the disk before it replaces ``path``."""
+    with replacing(path) as tmp, tmp.open("w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())

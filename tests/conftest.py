@@ -87,21 +87,27 @@ def captioned_emoji(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return captioned_emoji_folder(tmp_path_factory.mktemp("data") / "captioned", points[:: len(points) // 64][:64])
 
 
-@pytest.fixture(scope="session")
-def cyclegan_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Path]) -> Path:
-    """A 30-step CycleGAN run (line art -> colour emoji, 32 px), shared by read-only tests."""
+def shared_run(out: Path, *args: str):
+    """Train once for tests that share the run (module or session fixtures): ``img2img train ARGS --out OUT``
+    in this process with fresh plugins, checked to succeed; returns Click's result."""
     from click.testing import CliRunner
 
     from img2img.cli import cli
 
     reset_plugins()
-    out = tmp_path_factory.mktemp("runs") / "cyclegan"
-    line, colour = emoji
-    result = CliRunner().invoke(cli, ["train", "cyclegan", "--data", str(line), "--data-b", str(colour), *CYCLE_FAST,
-                                      "--steps", "30", "--steps-per-epoch", "15", "--out", str(out)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["train", *map(str, args), "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     reset_plugins()
+    return result
+
+
+@pytest.fixture(scope="session")
+def cyclegan_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Path]) -> Path:
+    """A 30-step CycleGAN run (line art -> colour emoji, 32 px), shared by read-only tests."""
+    out = tmp_path_factory.mktemp("runs") / "cyclegan"
+    line, colour = emoji
+    shared_run(out, "cyclegan", "--data", line, "--data-b", colour, *CYCLE_FAST, "--steps", "30",
+               "--steps-per-epoch", "15")
     return out
 
 

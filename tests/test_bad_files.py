@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAST
+from conftest import FAST, shared_run
 from PIL import Image
 
 from img2img.training.run_dir import RunDirectory
@@ -25,17 +25,9 @@ def _train(cli_run, digits, out, *extra, expect=0):
 @pytest.fixture(scope="module")
 def dcgan_run(tmp_path_factory, digits):
     """A 12-step run, 4 steps an epoch, every checkpoint kept."""
-    from click.testing import CliRunner
-
-    from img2img.cli import cli
-    from img2img.plugins import reset_plugins
-
-    reset_plugins()
     out = tmp_path_factory.mktemp("runs") / "dcgan"
-    result = CliRunner().invoke(cli, ["train", "dcgan", "--data", str(digits), *FAST, "--steps", "12",
-                                      "--steps-per-epoch", "4", "--set", "keep_checkpoints=0", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    reset_plugins()
+    shared_run(out, "dcgan", "--data", digits, *FAST, "--steps", "12", "--steps-per-epoch", "4", "--set",
+               "keep_checkpoints=0")
     return out
 
 

@@ -146,16 +146,9 @@ def test_warm_start_copies_weights_and_optimiser_state_into_a_new_run(cli_run, p
 
 
 def test_the_nan_message_suggests_a_warm_start_command_that_runs(cli_run, plugins, digits, tmp_path):
-    from test_training import _NaNAfterStep
+    from test_training import register_nan_loss
 
-    from img2img import hookimpl
-
-    class P:
-        @hookimpl
-        def register_losses(self, register):
-            register(_NaNAfterStep(6))
-
-    plugins.register(P(), name="nan-plugin")
+    register_nan_loss(plugins)
     out = tmp_path / "run"
     result = cli_run("train", "dcgan", "--data", digits, *FAST, "--loss", "nan-after", "--steps", "20",
                      "--steps-per-epoch", "4", "--out", out, expect=1)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import FAST
+from conftest import FAST, shared_run
 from PIL import Image
 
 from img2img import hookimpl
@@ -28,17 +28,8 @@ def _train(cli_run, digits, out, *extra, expect=0):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, digits):
     """One 20-step run shared by the read-only checks below."""
-    from click.testing import CliRunner
-
-    from img2img.cli import cli
-    from img2img.plugins import reset_plugins
-
-    reset_plugins()
     out = tmp_path_factory.mktemp("runs") / "dcgan"
-    result = CliRunner().invoke(cli, ["train", "dcgan", "--data", str(digits), *FAST, "--steps", "20",
-                                      "--out", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out, result
+    return out, shared_run(out, "dcgan", "--data", digits, *FAST, "--steps", "20")
 
 
 def test_run_directory_holds_everything(trained):
@@ -173,13 +164,19 @@ class _NaNAfterStep(AdversarialLoss):
         return ops.mean(ops.softplus(-fake))
 
 
-def test_nan_stops_training_and_keeps_the_last_good_checkpoint(cli_run, plugins, digits, tmp_path):
+def register_nan_loss(plugins, step: int = 6) -> None:
+    """Register the loss "nan-after", which turns NaN after ``step`` critic steps, as an in-process plugin."""
+
     class P:
         @hookimpl
         def register_losses(self, register):
-            register(_NaNAfterStep(6))
+            register(_NaNAfterStep(step))
 
     plugins.register(P(), name="nan-plugin")
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(cli_run, plugins, digits, tmp_path):
+    register_nan_loss(plugins)
     out = tmp_path / "run"
     result = _train(cli_run, digits, out, "--loss", "nan-after", "--steps", "20", "--steps-per-epoch", "4",
                     expect=1)

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from img2img.atomic import replacing
+from img2img.atomic import replacing, write_json_atomic
 from img2img.console import warn
 
 FULL_KEPT = 2  # the newest checkpoints that keep optimiser state
@@ -91,7 +91,7 @@ def demote_old(folder: Path, optimizers: list[str], keep_full: int = FULL_KEPT) 
             continue
         # The state says "weights only" before the file is: a crash between leaves a full file marked as
         # weights only (harmless), never a stripped file that claims to be resumable.
-        write_json(path, {**state, "full": False})
+        write_json_atomic(path, {**state, "full": False})
         _strip(folder / state["weights"], optimizers)
 
 
@@ -109,14 +109,6 @@ def _strip(weights: Path, optimizers: list[str]) -> None:
                 source.copy(source[name], target, name=name)
     with replacing(weights) as tmp, tmp.open("wb") as handle:
         handle.write(buffer.getvalue())
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def write_json(path: Path, data: Any) -> None:
-    with replacing(path) as tmp, tmp.open("w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
 

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from img2img.atomic import replacing
+from img2img.atomic import replacing, write_json_atomic
 from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.locking import LOCK_NAME
@@ -42,14 +41,6 @@ class WriteFailed(Img2ImgError):
 def _write_error(path: Path, exc: BaseException) -> str:
     reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] or type(exc).__name__
     return f"cannot write {path} ({reason}); free some space (or raise the quota) and continue with --resume"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    with replacing(path) as tmp, tmp.open("w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def read_json(path: Path) -> Any:
