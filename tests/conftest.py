@@ -30,8 +30,10 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("img2img", database=None)
 settings.load_profile("img2img")
 
-# What the suite may leave in the checkout: caches and what the install itself writes.
+# What the suite may leave in the checkout: caches and what the install itself writes. New .py and .md files are
+# a developer's work in progress during the run, never a test's output.
 _ALLOWED_LEFTOVERS = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info")
+_SOURCE_SUFFIXES = (".py", ".md")
 
 
 def _checkout_files() -> set[str]:
@@ -39,6 +41,8 @@ def _checkout_files() -> set[str]:
     for path in REPO.rglob("*"):
         relative = path.relative_to(REPO).as_posix()
         if relative.startswith(".git/") or relative == ".git" or any(p in relative for p in _ALLOWED_LEFTOVERS):
+            continue
+        if path.suffix in _SOURCE_SUFFIXES:
             continue
         found.add(relative)
     return found
