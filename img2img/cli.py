@@ -42,6 +42,9 @@ def friendly_errors(func: F) -> F:
                 return func(*args, **kwargs)
         except Img2ImgError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # the machine's answer (a full disk, a permission): one line naming the file
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except Terminated:
             click.echo("Terminated.", err=True)
             sys.exit(TERMINATED_STATUS)

@@ -10,6 +10,7 @@ import numpy as np
 from img2img.atomic import replacing
 from img2img.data.images import from_unit_range, save_png
 from img2img.errors import Img2ImgError
+from img2img.locking import FolderLock
 from img2img.plugins import PluginManager
 from img2img.training.run_dir import RunDirectory
 
@@ -76,18 +77,17 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
         targets = [out / f"{i:04d}-{class_names[int(k)]}.png" for i, k in enumerate(labels)]
     else:
         targets = [out / f"{i:04d}.png" for i in range(count)]
-    if not overwrite:
-        refuse_existing(targets, out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    generator = load_generator(run)
-    z = latent_vectors(config, count, seed)
-    if vectors:  # toy models sample points, not pictures: one CSV row per sample
-        samples = np.asarray(generator(model_cls.generator_inputs(z, labels), training=False))
-        with replacing(targets[0]) as tmp:
-            np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
-        return targets
-    write_images(generator, model_cls, z, labels, targets)
+    with FolderLock(out, "generate"):  # also refuses an --out that is a file, by name
+        if not overwrite:
+            refuse_existing(targets, out)
+        generator = load_generator(run)
+        z = latent_vectors(config, count, seed)
+        if vectors:  # toy models sample points, not pictures: one CSV row per sample
+            samples = np.asarray(generator(model_cls.generator_inputs(z, labels), training=False))
+            with replacing(targets[0]) as tmp:
+                np.savetxt(tmp, samples.reshape(count, -1), delimiter=",", fmt="%.6g")
+            return targets
+        write_images(generator, model_cls, z, labels, targets)
     return targets
 
 

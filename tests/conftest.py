@@ -31,8 +31,8 @@ settings.register_profile("img2img", database=None)
 settings.load_profile("img2img")
 
 # What the suite may leave in the checkout: caches and what the install itself writes. New .py and .md files are
-# a developer's work in progress during the run, never a test's output.
-_ALLOWED_LEFTOVERS = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info")
+# a developer's work in progress during the run, and bench-work/ a benchmark's; never a test's output.
+_ALLOWED_LEFTOVERS = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info", "bench-work/")
 _SOURCE_SUFFIXES = (".py", ".md")
 
 

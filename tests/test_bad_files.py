@@ -120,11 +120,16 @@ def test_a_truncated_or_code_carrying_generator_is_one_error(cli_run, plugins, d
     assert "refused: it holds Python code (a Lambda layer)" in result.output and "Traceback" not in result.output
 
 
-def test_out_that_is_a_file_is_one_error(cli_run, plugins, digits, tmp_path):
+def test_out_that_is_a_file_is_one_error(cli_run, plugins, digits, dcgan_run, tmp_path):
     mine = tmp_path / "notes.txt"
     mine.write_text("mine")
-    result = _train(cli_run, digits, mine, "--steps", "1", expect=1)
-    assert "is a file, not a folder" in result.output and mine.read_text() == "mine"
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (16, 16)).save(tmp_path / "in" / "in.png")
+    for result in (_train(cli_run, digits, mine, "--steps", "1", expect=1),
+                   cli_run("generate", "--model", dcgan_run, "--out", mine, expect=1),
+                   cli_run("translate", tmp_path / "in" / "in.png", "--out", mine, expect=1)):
+        assert f"--out {mine}: is a file, not a folder" in result.output and "Traceback" not in result.output
+    assert mine.read_text() == "mine"
 
 
 # ----- translate ---------------------------------------------------------------------------------------
