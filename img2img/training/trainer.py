@@ -248,6 +248,8 @@ class Trainer:
         if latest:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
+        if resume:  # one row per finished epoch, whatever a crash left (also when the run is already done)
+            reconcile_metrics(run.metrics_csv, latest)
         elif r.warm_start is not None:
             config["warm_start"] = warm_start(model, r.warm_start, self.plugins, self.echo)
         if not resume:
@@ -303,14 +305,13 @@ class Trainer:
             keep=checkpoints_to_keep(config["settings"], model_cls))
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
-        reconcile_metrics(run.metrics_csv, latest)  # one row per finished epoch, whatever a crash left
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
         callbacks = [
             FirstStepTimer(),
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,
-            MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest above
+            MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest in _run
             keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
         verbose = self.request.verbose
