@@ -79,8 +79,8 @@ def final_step(model: str) -> int:
 def check(run: Path, model: str) -> list[str]:
     """What is wrong with a finished run directory (empty when nothing is)."""
     from img2img.plugins import get_plugins
-    from img2img.training.run_dir import RunDirectory
-    from img2img.training.trainer import load_run_model
+    from img2img.runs import RunDirectory
+    from img2img.training.assembly import load_run_model
 
     problems = []
     latest = json.loads((run / "checkpoints" / "latest.json").read_text())

@@ -57,7 +57,7 @@ def main() -> None:
     if not checkpoints:
         parser.error(f"no step-*.weights.h5 in {folder}")
     history = []
-    from img2img.training.run_dir import RunDirectory
+    from img2img.runs import RunDirectory
 
     for checkpoint in checkpoints:
         RunDirectory(args.work / "run").load_networks(model, checkpoint)  # older ones hold networks only

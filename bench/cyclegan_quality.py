@@ -125,8 +125,8 @@ def run_translator(work: Path):
     """The finished run in ``work``, reloaded with its a2b generator, and a function translating [0, 1] images
     with whatever weights the model holds (load a checkpoint into the model to score that epoch)."""
     from img2img.plugins import PluginManager
-    from img2img.training.run_dir import RunDirectory
-    from img2img.training.trainer import load_run_model
+    from img2img.runs import RunDirectory
+    from img2img.training.assembly import load_run_model
 
     model = load_run_model(RunDirectory.open(work / "run"), PluginManager())
     generator = model.exported_networks()["generator"]

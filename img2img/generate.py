@@ -12,42 +12,9 @@ from img2img.data.images import from_unit_range, save_png
 from img2img.errors import Img2ImgError
 from img2img.locking import FolderLock
 from img2img.plugins import PluginManager
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory, latent_vectors, load_generator
 
 BATCH = 64
-
-
-def load_generator(run: RunDirectory, name: str = "generator") -> Any:
-    """An exported network (NAME.keras), loaded with Keras' safe mode on: a model file never runs code."""
-
-    from img2img.devices import set_graph_optimizer
-
-    set_graph_optimizer("auto")  # as in training: no Grappler pass on CPUs, where it only delays the first call
-    path = run.path / f"{name}.keras"
-    if not path.is_file():
-        raise Img2ImgError(f"{run.path}: no exported {name} ({path.name}) yet; train at least one epoch")
-    return load_network(path)
-
-
-def load_network(path: Path) -> Any:
-    """A ``.keras`` network with safe mode on; a file that will not load is one clear error, never a traceback."""
-    import keras
-
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # Keras reports a refused or damaged file as many exception types
-        text = str(exc)
-        if "safe_mode" in text or "Lambda" in text:
-            raise Img2ImgError(f"{path}: refused: it holds Python code (a Lambda layer), which img2img never runs "
-                               "from a model file (Keras safe mode). Export the model without Lambda layers") from None
-        import zipfile
-
-        if isinstance(exc, zipfile.BadZipFile) or not zipfile.is_zipfile(path):
-            raise Img2ImgError(f"{path}: damaged or incomplete (not a complete .keras archive); delete it and "
-                               "run the same 'img2img train ... --resume' to export it again") from None
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise Img2ImgError(f"{path}: cannot be loaded ({first}); the file may be damaged, or need a plugin "
-                           "that registers its layers ('img2img plugins')") from None
 
 
 def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str | None, overwrite: bool,
@@ -96,12 +63,6 @@ def refuse_existing(targets: list[Path], out: Path) -> None:
     if existing:
         raise Img2ImgError(f"--out {out}: {len(existing)} file(s) would be replaced (e.g. {existing[0]}); "
                            "pass --overwrite or choose another --out")
-
-
-def latent_vectors(config: dict[str, Any], count: int, seed: int) -> np.ndarray:
-    """z for ``count`` samples: the same seed always draws the same vectors."""
-    latent_dim = int(config["settings"].get("latent_dim", 100))
-    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
 
 
 def write_images(generator: Any, model_cls: Any, z: np.ndarray, conditions: np.ndarray | None,

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from img2img.errors import Img2ImgError
+from img2img.locking import FolderLock
 from img2img.plugins import PluginManager
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 SLUG_LENGTH = 48
 
@@ -55,8 +56,9 @@ def prompt_paths(prompts: list[str], count: int, out: Path) -> list[list[Path]]:
 def draw_prompts(model: Path, prompts: list[str], count: int, out: Path, *, seed: int, overwrite: bool,
                  plugins: PluginManager) -> list[Path]:
     """Write ``count`` images per prompt into ``out``; returns the files written."""
-    from img2img.generate import latent_vectors, load_generator, refuse_existing, write_images
-    from img2img.training.trainer import encode_texts, run_model_class, run_text_encoder
+    from img2img.generate import refuse_existing, write_images
+    from img2img.runs import latent_vectors, load_generator, run_model_class
+    from img2img.text_encoding import encode_texts, run_text_encoder
 
     run = RunDirectory.open(model, option="--model")
     config = run.read_config()
@@ -65,11 +67,11 @@ def draw_prompts(model: Path, prompts: list[str], count: int, out: Path, *, seed
         raise Img2ImgError(f"--model {model}: model {model_cls.name!r} is not text-conditioned, so it cannot draw "
                            "prompts; train a text model (e.g. 'img2img models' lists them) on captioned images")
     flat = [p for group in prompt_paths(prompts, count, out) for p in group]
-    if not overwrite:
-        refuse_existing(flat, out)
-    embeddings = encode_texts(run_text_encoder(config, plugins), prompts)
-    generator = load_generator(run)
-    out.mkdir(parents=True, exist_ok=True)
-    write_images(generator, model_cls, latent_vectors(config, len(flat), seed), np.repeat(embeddings, count, axis=0),
-                 flat)
+    with FolderLock(out, "translate"):  # as translate's image path does: one process per --out
+        if not overwrite:
+            refuse_existing(flat, out)
+        embeddings = encode_texts(run_text_encoder(config, plugins), prompts)
+        generator = load_generator(run)
+        write_images(generator, model_cls, latent_vectors(config, len(flat), seed),
+                     np.repeat(embeddings, count, axis=0), flat)
     return flat

@@ -29,7 +29,7 @@ from img2img.console import warn
 from img2img.data.images import UnreadableImage, from_unit_range, is_image_path, load_image, to_unit_range
 from img2img.errors import Img2ImgError
 from img2img.plugins import PluginManager
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 # Images are padded up to a multiple of this (and of the network's own multiple): TensorFlow's oneDNN kernels
 # keep state per input shape, and with every file a different size peak memory grew 23 % over 2,000 files
@@ -203,8 +203,7 @@ class Translator:
     """A run's exported network for one direction, callable on [n, h, w, c] images of any size."""
 
     def __init__(self, model: Path, direction: str, plugins: PluginManager) -> None:
-        from img2img.generate import load_generator
-        from img2img.training.trainer import run_model_class
+        from img2img.runs import load_generator, run_model_class
 
         run = RunDirectory.open(model, option="--model")
         config = run.read_config()

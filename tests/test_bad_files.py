@@ -15,7 +15,7 @@ import pytest
 from conftest import FAST, shared_run
 from PIL import Image
 
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 
 def _train(cli_run, digits, out, *extra, expect=0):
@@ -53,7 +53,7 @@ def test_only_the_two_newest_checkpoints_keep_optimiser_state(dcgan_run):
 
 
 def test_a_weights_only_checkpoint_still_loads_its_networks(dcgan_run, plugins):
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     run = RunDirectory.open(dcgan_run)
     model = load_run_model(run, plugins)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import CYCLE_FAST
 
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 
 def _train(cli_run, emoji, out, *extra, expect=0):
@@ -189,7 +189,7 @@ def test_training_on_emoji_lowers_the_cycle_error(cyclegan_run, plugins, emoji):
     import keras
 
     from img2img.data.images import load_image, to_unit_range
-    from img2img.training.trainer import build_run_model
+    from img2img.training.assembly import build_run_model
 
     rows = _metrics(trained)
     assert len(rows) == 2 and all(math.isfinite(float(v)) for row in rows for k, v in row.items() if k != "epoch")
@@ -224,7 +224,7 @@ def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, 
     result = cli_run("train", "cyclegan", "--out", broken, "--resume", "--steps", "8")
     assert "at step 4" in result.output
 
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     a = load_run_model(RunDirectory.open(straight), plugins)
     b = load_run_model(RunDirectory.open(broken), plugins)
@@ -243,7 +243,7 @@ def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, 
 def test_a_run_older_than_an_option_still_loads_and_resumes(cli_run, plugins, emoji, tmp_path):
     """Options added after a run was made (cycle_noise, grappler) take their defaults when it is loaded or
     resumed, instead of failing on the key its config.json lacks."""
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     run = tmp_path / "old"
     _train(cli_run, emoji, run, "--steps", "2")
@@ -286,7 +286,7 @@ def test_two_domains_from_one_source(cli_run, emoji, tmp_path):
 def test_tfds_unpaired_set_uses_its_trainA_and_trainB_splits(plugins):
     import tensorflow_datasets as tfds
 
-    from img2img.training.trainer import load_training_data
+    from img2img.training.data import load_training_data
 
     config = {"image_size": 32, "settings": {"augment": True}, "channels": None,
               "training": {"batch_size": 2, "seed": 0},
@@ -306,7 +306,7 @@ def test_training_images_are_resize_cropped_and_flipped_as_set(plugins, emoji):
     """reference.md: load at 286/256 of the size, crop at random, flip at random. ``load_scale=1`` keeps the
     flips at the images' own scale (the benchmark's held-out emoji are drawn at 64 px, not cropped from 72);
     ``augment=false`` feeds the images as they are."""
-    from img2img.training.trainer import load_training_data
+    from img2img.training.data import load_training_data
 
     line, colour = emoji
     model_cls = plugins.models.get("cyclegan")

@@ -12,7 +12,7 @@ import pytest
 from conftest import FAST
 
 from img2img.resume import TRAIN_OPTIONS
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 # A command with every kind of option given explicitly, as a job script would hold it.
 JOB = [*FAST, "--loss", "gan", "--penalty", "r1:0.5", "--seed", "3", "--precision", "float32",
@@ -128,7 +128,7 @@ def test_warm_start_copies_weights_and_optimiser_state_into_a_new_run(cli_run, p
     config = json.loads((warm / "config.json").read_text())
     assert config["warm_start"]["step"] == 4 and config["settings"]["lr"] == 0
 
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     a = load_run_model(RunDirectory.open(source), plugins)
     b = load_run_model(RunDirectory.open(warm), plugins)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from img2img import hookimpl
 from img2img.losses import AdversarialLoss
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 
 def _metrics(run):
@@ -63,7 +63,7 @@ def test_run_directory_holds_everything(trained):
 def test_reloaded_generator_gives_identical_outputs(trained, plugins):
     import keras
 
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     out, _ = trained
     run = RunDirectory.open(out)
@@ -105,7 +105,7 @@ def test_resume_continues_step_count_and_matches_an_unbroken_run(cli_run, plugin
     assert latest["step"] == 12 and latest["epoch"] == 3
     assert len(_metrics(broken)) == 3  # appended, not restarted
 
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     a = load_run_model(RunDirectory.open(straight), plugins)
     b = load_run_model(RunDirectory.open(broken), plugins)
@@ -269,7 +269,7 @@ def test_float16_loss_scaling_trains_resumes_and_reloads(cli_run, plugins, digit
     import keras
 
     import img2img.devices
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     monkeypatch.setattr(img2img.devices, "choose_policy", lambda precision: "mixed_float16")
     out = tmp_path / "run"

@@ -12,8 +12,8 @@ import numpy as np
 
 from img2img.console import report, seconds_since_start
 from img2img.data.images import save_png
+from img2img.runs import RunDirectory
 from img2img.startup import resume_collection
-from img2img.training.run_dir import RunDirectory
 
 
 class NaNGuard(keras.callbacks.Callback):

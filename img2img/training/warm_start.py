@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from img2img.errors import Img2ImgError
-from img2img.training.run_dir import RunDirectory
+from img2img.runs import RunDirectory
 
 # Optimiser variables that belong to the run, not to what was learnt: the step counters (a new run counts from
 # 0) and the learning rate (the new run's own, often the very thing the warm start is for).
@@ -30,7 +30,7 @@ def _fits(target: list[Any], source: list[Any]) -> bool:
 
 def warm_start(model: Any, source_path: Path, plugins: Any, echo: Callable[[str], None]) -> dict[str, Any]:
     """Copy the source run's newest checkpoint into ``model``; returns what config.json records of it."""
-    from img2img.training.trainer import load_run_model
+    from img2img.training.assembly import load_run_model
 
     run = RunDirectory.open(source_path, "--warm-start")
     config = run.read_config()

@@ -10,7 +10,6 @@ stages, so ``translate --prompt`` uses it like any other text model.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,15 @@ UPSCALES = (2, 4)
 
 
 def _stage1_config(run: str) -> tuple[Path, dict[str, Any]]:
+    from img2img.runs import RunDirectory
+
     path = Path(run).expanduser()
-    config_path = path / "config.json"
-    if not config_path.is_file():
-        raise Img2ImgError(f"--set stage1={run}: not a run directory (no config.json); give the stage-I run "
-                           "from 'img2img train stackgan'")
-    config = json.loads(config_path.read_text())
+    stage1 = RunDirectory.open(path, option="--set stage1")
+    config = stage1.read_config()
     if config["model"]["name"] != "stackgan" or config["settings"].get("stage1"):
         raise Img2ImgError(f"--set stage1={run}: is a {config['model']['name']!r} run"
                            f"{' of stage II' if config['settings'].get('stage1') else ''}; give a stage-I stackgan run")
-    if not (path / "generator.keras").is_file():
+    if not stage1.network_path("generator").is_file():
         raise Img2ImgError(f"--set stage1={run}: has no exported generator yet; train it for at least one epoch")
     return path, config
 
@@ -87,9 +85,9 @@ class StackGAN(GANCLS):
         if int(config["settings"]["latent_dim"]) != self.latent_dim:
             raise Img2ImgError(f"--set stage1={path}: stage I has latent_dim {config['settings']['latent_dim']}; "
                                f"pass --set latent_dim={config['settings']['latent_dim']}")
-        from img2img.generate import load_network
+        from img2img.runs import RunDirectory, load_generator
 
-        stage1 = load_network(path / "generator.keras")
+        stage1 = load_generator(RunDirectory(path))
         stage1.trainable = False  # frozen: its batch norm runs in inference mode, its CA returns mu
         stage1.name = "stage1"
         return stage1

@@ -1,4 +1,7 @@
-"""A run directory holds everything needed to resume a run and to use its model.
+"""A trained run: its directory, its config, the model class it needs, and loading its generators and latents.
+
+Inference (translate, generate, prompts, a stage-II StackGAN reading its stage I) uses this module and never
+the trainer. A run directory holds everything needed to resume the run and to use its model.
 
 Layout::
 
@@ -23,12 +26,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from img2img.atomic import replacing, write_json_atomic
+from img2img.checkpoints import demote_old, newest_intact, optimizer_groups
 from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.locking import LOCK_NAME
-from img2img.training.checkpoints import demote_old, newest_intact, optimizer_groups
-from img2img.training.weights_io import save_weights
+from img2img.plugins import PluginManager
+from img2img.weights_io import save_weights
 
 CONFIG = "config.json"
 
@@ -152,7 +158,7 @@ class RunDirectory:
 
     # ----- checkpoints -------------------------------------------------------------------------
     def latest(self) -> dict[str, Any] | None:
-        """The checkpoint to resume from: the newest intact full one (see img2img.training.checkpoints)."""
+        """The checkpoint to resume from: the newest intact full one (see img2img.checkpoints)."""
         return newest_intact(self.checkpoints)
 
     def save_checkpoint(self, model: Any, state: dict[str, Any], keep: int) -> dict[str, Any]:
@@ -188,8 +194,12 @@ class RunDirectory:
                 old.unlink(missing_ok=True)
                 old.with_name(old.name.replace(".weights.h5", ".json")).unlink(missing_ok=True)
 
+    def network_path(self, name: str) -> Path:
+        """Where the run exports the network ``name`` (the model's exported_networks() names)."""
+        return self.path / f"{name}.keras"
+
     def export_network(self, name: str, network: Any) -> None:
-        path = self.path / f"{name}.keras"
+        path = self.network_path(name)
         try:
             with replacing(path) as tmp:
                 network.save(tmp)
@@ -204,3 +214,59 @@ class RunDirectory:
         if latest is None:
             return "no checkpoint of this run was complete yet"
         return f"the last complete checkpoint, step {latest['step']}, is kept in {self.checkpoints}"
+
+
+def complete_settings(config: dict[str, Any], model_cls: Any) -> None:
+    """Give a stored run the defaults of options its model or the trainer gained after the run was made. A
+    new option's default keeps the behaviour it had before, so older runs resume and load as they trained."""
+    config["settings"] = {**{k: o.default for k, o in model_cls.all_options().items()}, **config["settings"]}
+
+
+def run_model_class(run: RunDirectory, config: dict[str, Any], plugins: PluginManager) -> Any:
+    """The model class a run was trained with; a clear error when its plugin is not installed (the plugin
+    also registers any custom layers its exported networks need)."""
+    name = config["model"]["name"]
+    if name not in plugins.models:
+        raise Img2ImgError(
+            f"{run.path} was trained with model {name!r} from plugin {config['model'].get('plugin')!r}, "
+            f"which is not installed; install it with 'img2img install'"
+        )
+    return plugins.models.get(name)
+
+
+def load_generator(run: RunDirectory, name: str = "generator") -> Any:
+    """An exported network (NAME.keras), loaded with Keras' safe mode on: a model file never runs code."""
+    from img2img.devices import set_graph_optimizer
+
+    set_graph_optimizer("auto")  # as in training: no Grappler pass on CPUs, where it only delays the first call
+    path = run.network_path(name)
+    if not path.is_file():
+        raise Img2ImgError(f"{run.path}: no exported {name} ({path.name}) yet; train at least one epoch")
+    return load_network(path)
+
+
+def load_network(path: Path) -> Any:
+    """A ``.keras`` network with safe mode on; a file that will not load is one clear error, never a traceback."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras reports a refused or damaged file as many exception types
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text:
+            raise Img2ImgError(f"{path}: refused: it holds Python code (a Lambda layer), which img2img never runs "
+                               "from a model file (Keras safe mode). Export the model without Lambda layers") from None
+        import zipfile
+
+        if isinstance(exc, zipfile.BadZipFile) or not zipfile.is_zipfile(path):
+            raise Img2ImgError(f"{path}: damaged or incomplete (not a complete .keras archive); delete it and "
+                               "run the same 'img2img train ... --resume' to export it again") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise Img2ImgError(f"{path}: cannot be loaded ({first}); the file may be damaged, or need a plugin "
+                           "that registers its layers ('img2img plugins')") from None
+
+
+def latent_vectors(config: dict[str, Any], count: int, seed: int) -> np.ndarray:
+    """z for ``count`` samples: the same seed always draws the same vectors."""
+    latent_dim = int(config["settings"].get("latent_dim", 100))
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
