@@ -1,26 +1,42 @@
 """img2img: plugin-based image-to-image GANs on Keras 3.
 
-Importing this package stays light: Keras and TensorFlow load only when ``GAN`` or the training code is
-first used, so ``img2img --help`` and plugin discovery stay fast.
+``import img2img`` is all a plugin needs: the names below are the public API a model, loss, penalty, data
+source or text-encoder plugin builds on, and img2img's own built-ins import them the same way. Importing
+this package stays light: each name loads its module (and, for ``GAN``, Keras) only when first used, so
+``img2img --help`` and plugin discovery stay fast.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from img2img.hookspecs import hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["GAN", "Option", "hookimpl", "__version__"]
+
+# Public name -> the module that defines it.
+_PUBLIC = {
+    "GAN": "img2img.gan",
+    "Option": "img2img.options",
+    "AdversarialLoss": "img2img.losses",
+    "FDivergence": "img2img.losses",
+    "Penalty": "img2img.losses",
+    "DataSource": "img2img.data",
+    "DataRequest": "img2img.data",
+    "ImageData": "img2img.data",
+    "Img2ImgError": "img2img.errors",
+}
+__all__ = ["hookimpl", "__version__", *_PUBLIC]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "GAN":
-        from img2img.gan import GAN
-
-        return GAN
-    if name == "Option":
-        from img2img.options import Option
-
-        return Option
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
     raise AttributeError(f"module 'img2img' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -387,8 +387,8 @@ def uninstall(packages: tuple[str, ...], yes: bool) -> None:
 
 def _add_plugin_commands() -> None:
     manager = get_plugins()
-    for plugin_name, function in manager.hook_functions("register_commands"):
-        manager.call_isolated(plugin_name, "register_commands", function, cli)
+    for plugin_name, impl in manager.hook_impls("register_commands"):
+        manager.call_isolated(plugin_name, "register_commands", impl, cli=cli)
 
 
 _add_plugin_commands()

@@ -11,7 +11,7 @@ import importlib.metadata as md
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -89,7 +89,7 @@ class Registry(Generic[T]):
             return self._items
         import_keras()  # plugins' hooks import Keras: load it first, without its unused extras
         items: dict[str, tuple[T, str]] = {}
-        for plugin_name, function in self._manager.hook_functions(self.hook_name):
+        for plugin_name, impl in self._manager.hook_impls(self.hook_name):
 
             def register(obj: T, _plugin: str = plugin_name) -> None:
                 name = getattr(obj, "name", None)
@@ -100,7 +100,7 @@ class Registry(Generic[T]):
                     return
                 items[name] = (obj, _plugin)
 
-            self._manager.call_isolated(plugin_name, self.hook_name, function, register)
+            self._manager.call_isolated(plugin_name, self.hook_name, impl, register=register)
         for name, plugins in self._clashes.items():
             report(f"{self.kind} name clash: {name!r} is registered by plugins {' and '.join(map(repr, plugins))}")
         self._items = items
@@ -171,18 +171,30 @@ class PluginManager:
             seen.add(ep.name)
             info = PluginInfo(ep.name, dist_name, version, builtin=is_own_distribution(dist_name))
             self.infos[ep.name] = info
+            module = None
             try:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
+                self._refuse_unknown_hooks(module)
             except BaseException as exc:  # a broken plugin must never break the CLI
                 if _fatal(exc):
                     raise
+                if module is not None and self.pm.is_registered(module):
+                    self.pm.unregister(module)
                 info.error = _describe(exc)
                 report(f"plugin {ep.name!r} ({dist_name}) failed to load and was skipped: {info.error}")
                 continue
             info.hooks = sorted(
                 caller.name for caller in self.pm.get_hookcallers(module) or [] if caller.name
             )
+
+    def _refuse_unknown_hooks(self, plugin: object) -> None:
+        """What pluggy's check_pending finds, for one plugin: a @hookimpl whose name no hookspec has (a
+        misspelled ``register_model``) would otherwise never be called, silently."""
+        unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None)
+        if unknown:
+            known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
+            raise pluggy.PluginValidationError(plugin, f"unknown hook {', '.join(unknown)} (img2img's hooks: {known})")
 
     def failures(self) -> str:
         """A note for "unknown name" errors when plugins failed to load: the name asked for may be one of theirs.
@@ -204,14 +216,17 @@ class PluginManager:
             registry._items = None
             registry._clashes = {}
 
-    def hook_functions(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+    def hook_impls(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(plugin name, pluggy HookImpl) of every implementation of ``hook_name``, in registration order."""
         caller = getattr(self.pm.hook, hook_name)
-        return [(impl.plugin_name, impl.function) for impl in reversed(caller.get_hookimpls())]
+        return [(impl.plugin_name, impl) for impl in reversed(caller.get_hookimpls())]
 
-    def call_isolated(self, plugin_name: str, hook_name: str, function: Callable[..., Any], arg: Any) -> None:
-        """Call one plugin's hook; an exception is reported by plugin name and does not spread."""
+    def call_isolated(self, plugin_name: str, hook_name: str, impl: Any, **kwargs: Any) -> None:
+        """Call one plugin's hook by keyword, with the arguments it declares (as pluggy would: an
+        implementation may take fewer than the spec names); an exception is reported by plugin name and
+        does not spread. Each plugin is called on its own, so one that raises cannot stop the others."""
         try:
-            function(arg)
+            impl.function(**{name: kwargs[name] for name in impl.argnames})
         except BaseException as exc:
             if _fatal(exc):
                 raise

@@ -65,8 +65,8 @@ def test_documented_examples_register_working_objects():
     import click
 
     group = click.Group()
-    for plugin_name, function in manager.hook_functions("register_commands"):
-        manager.call_isolated(plugin_name, "register_commands", function, group)
+    for plugin_name, impl in manager.hook_impls("register_commands"):
+        manager.call_isolated(plugin_name, "register_commands", impl, cli=group)
     assert CliRunner().invoke(group, ["hello", "Ada"]).output.strip() == "Hello, Ada!"
 
 

@@ -7,6 +7,7 @@ import json
 import sys
 
 import pytest
+from conftest import REPO
 from fake_dist import make_dist
 
 from img2img import hookimpl, hookspecs
@@ -222,3 +223,49 @@ def test_models_command_lists_every_kind_with_descriptions(cli_run, plugins):
     assert "dcgan" in cli_run("models").stdout
     verbose = cli_run("models", "--verbose").stdout
     assert "--set filters=64" in verbose and "alpha: alpha=0.5" in verbose
+
+
+def test_a_misspelled_hook_is_that_plugins_load_error(site, capsys):
+    """pluggy's check_pending, per plugin: a @hookimpl no hookspec names would never be called."""
+    make_dist(site, "fake-typo", "fake_typo", """
+        from img2img import hookimpl
+
+        @hookimpl
+        def register_model(register):  # register_models
+            raise AssertionError("never called")
+    """)
+    make_dist(site, "fake-fewer-args", "fake_fewer_args", """
+        from img2img import hookimpl
+
+        @hookimpl
+        def register_losses():  # takes fewer arguments than the spec: pluggy allows it; so does img2img
+            import fake_fewer_args
+            fake_fewer_args.called = True
+    """)
+    importlib.invalidate_caches()
+    manager = PluginManager(select=None)
+    error = manager.infos["fake_typo"].error
+    assert "unknown hook register_model" in error and "register_models" in error
+    assert "fake_typo" in capsys.readouterr().err
+    assert "dcgan" in manager.models.names()  # nothing else is affected
+    manager.losses.names()
+    import fake_fewer_args
+
+    assert fake_fewer_args.called and manager.infos["fake_fewer_args"].error is None
+
+
+def test_the_public_api_is_img2img_itself_and_the_builtins_use_it():
+    import pathlib
+    import re
+
+    import img2img
+
+    for name in img2img.__all__:
+        assert getattr(img2img, name) is not None, name
+    table = (REPO / "docs" / "plugins.md").read_text().split("## The public API", 1)[1].split("\n## ", 1)[0]
+    assert all(f"`{name}`" in table for name in img2img.__all__ if name != "__version__")
+    # Built-ins import public names from img2img, as a third-party plugin would, never from its modules.
+    private = re.compile(r"^\s*from img2img\.(gan|options|losses|errors) import (.*)$", re.M)
+    for path in pathlib.Path(REPO / "plugins").rglob("*.py"):
+        for _, names in private.findall(path.read_text()):
+            assert not set(n.strip() for n in names.split(",")) & set(img2img.__all__), (path, names)

@@ -12,8 +12,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from img2img.errors import Img2ImgError
-from img2img.options import Option
+from img2img import Img2ImgError, Option
 from img2img_plugins.dcgan.model import DCGAN
 
 

@@ -15,9 +15,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from img2img.errors import Img2ImgError
-from img2img.gan import GAN
-from img2img.options import Option
+from img2img import GAN, Img2ImgError, Option
 from img2img_plugins.cyclegan.networks import (
     SIZE_MULTIPLE,
     UPSAMPLING,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from img2img.errors import Img2ImgError
-from img2img.gan import GAN
-from img2img.options import Option
+from img2img import GAN, Img2ImgError, Option
 
 MIN_SIZE, MAX_SIZE = 16, 128
 # PyTorch's default running-average rate (0.1), as in the reference DCGAN code; Keras' 0.99 leaves the

@@ -10,9 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from img2img.errors import Img2ImgError
-from img2img.losses import FDivergence
-from img2img.options import Option
+from img2img import FDivergence, Img2ImgError, Option
 
 LOG2 = math.log(2.0)
 # exp() of more than this overflows float32; the alpha row clamps its exponent here (values ~ 1e34).

@@ -14,8 +14,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from img2img import Option
 from img2img.gan import GRID_SIZE
-from img2img.options import Option
 from img2img_plugins.dcgan.model import DCGAN, _init
 
 GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per column
@@ -36,7 +36,7 @@ class GANCLS(DCGAN):
     @classmethod
     def generator_inputs(cls, z: Any, labels: Any | None) -> Any:
         if labels is None:
-            from img2img.errors import Img2ImgError
+            from img2img import Img2ImgError
 
             raise Img2ImgError("gan-cls draws images of a caption: give prompts (img2img translate --prompt TEXT)")
         return [z, labels]

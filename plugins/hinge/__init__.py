@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from img2img import hookimpl
-from img2img.losses import AdversarialLoss
+from img2img import AdversarialLoss, hookimpl
 
 
 class Hinge(AdversarialLoss):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from img2img import hookimpl
-from img2img.losses import Penalty
+from img2img import Penalty, hookimpl
 
 EPSILON = 1e-10  # inside the square root, so the norm's gradient is finite at a zero gradient
 

@@ -17,8 +17,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from img2img.errors import Img2ImgError
-from img2img.options import Option
+from img2img import Img2ImgError, Option
 from img2img_plugins.dcgan.model import BN_MOMENTUM, _init, start_and_doublings
 from img2img_plugins.gancls.model import GANCLS
 from img2img_plugins.stackgan.layers import ConditioningAugmentation

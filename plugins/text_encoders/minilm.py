@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from img2img.errors import Img2ImgError
+from img2img import Img2ImgError
 
 MAX_TOKENS = 256  # sentence_bert_config.json of all-MiniLM-L6-v2
 BATCH = 64

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from img2img.data import DataRequest, DataSource, ImageData
-from img2img.errors import Img2ImgError
-from img2img.options import Option, parse_settings
+from img2img import DataRequest, DataSource, ImageData, Img2ImgError, Option
+from img2img.options import parse_settings
 
 POOL = 100_000  # samples drawn per stream; shuffled and repeated like any finite data set
 HOLDOUT_SEED_OFFSET = 1_000_003

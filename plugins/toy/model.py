@@ -10,8 +10,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from img2img.gan import GAN
-from img2img.options import Option
+from img2img import GAN, Option
 
 
 class ToyMLP(GAN):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from img2img import hookimpl
-from img2img.losses import AdversarialLoss
-from img2img.options import Option
+from img2img import AdversarialLoss, Option, hookimpl
 
 
 class WGAN(AdversarialLoss):

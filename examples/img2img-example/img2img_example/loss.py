@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from img2img.losses import AdversarialLoss
+from img2img import AdversarialLoss
 
 
 class LeastSquares(AdversarialLoss):

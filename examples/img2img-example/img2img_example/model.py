@@ -3,8 +3,7 @@
 import keras
 from keras import layers
 
-from img2img import GAN, Option
-from img2img.errors import Img2ImgError
+from img2img import GAN, Img2ImgError, Option
 
 
 class MLPGAN(GAN):
