@@ -212,7 +212,8 @@ class GAN(keras.Model):
         if any(p.joint for p, _ in self.penalties) and isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
             raise Img2ImgError("joint-gradient penalties (consensus) do not support float16 loss scaling; "
                                "use --precision float32")
-        self._logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
+        # Whether the loss estimates a divergence worth logging (the f-GAN bound): update estimate_tracker then.
+        self.logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
 
     def build_optimizers(self) -> None:
         """Create optimiser slots now, so that a checkpoint can be loaded before the first step."""
@@ -222,7 +223,7 @@ class GAN(keras.Model):
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        if getattr(self, "_logs_estimate", False):
+        if getattr(self, "logs_estimate", False):
             trackers.append(self.estimate_tracker)
         return trackers + self.penalty_trackers
 
@@ -238,9 +239,14 @@ class GAN(keras.Model):
 
         return critic
 
-    def _critic_losses(self, critic: Any, real: Any, fake: Any,
-                       labels: Any = None) -> tuple[Any, Any, list[Any], Any, Any]:
-        """Critic loss plus weighted critic penalties; call inside the tape that differentiates them.
+    # ----- the step API a model with its own train_step uses (CycleGAN's two domains, say) ------------
+    # critic_losses (the loss and every penalty, as configured), generator_layer_losses, logs_estimate and
+    # the trackers d_loss_tracker, g_loss_tracker, estimate_tracker and penalty_trackers: a train_step built
+    # from them trains with any registered loss and penalty, as the base class's own does.
+    def critic_losses(self, critic: Any, real: Any, fake: Any,
+                      labels: Any = None) -> tuple[Any, Any, list[Any], Any, Any]:
+        """(total, loss, penalty values, critic outputs on real, on fake): the configured adversarial loss of
+        ``critic`` plus its weighted critic penalties. Call inside the tape that differentiates them.
 
         With mismatched conditions, the fake side holds the generated images and, in equal number, real
         images under wrong conditions: every loss averages each side, so each kind weighs one half."""
@@ -260,15 +266,16 @@ class GAN(keras.Model):
         z = self.sample_latent(batch_size)
         return ops.cast(self.generator(self.generator_inputs(z, labels), training=True), dtype)
 
-    def _generator_layer_losses(self) -> Any:
-        """What the generator's layers added with ``add_loss`` in its last call (e.g. StackGAN's KL term)."""
+    def generator_layer_losses(self) -> Any:
+        """What the generator's layers added with ``add_loss`` in its last call (e.g. StackGAN's KL term); add
+        it to the generator's loss."""
         losses = self.generator.losses
         return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses])) if losses else 0.0
 
     def _critic_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:
         fake = self._fake(ops.shape(real)[0], labels, real.dtype)
         with tf.GradientTape() as tape:
-            total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake, labels)
+            total, d_loss, values, real_out, fake_out = self.critic_losses(critic, real, fake, labels)
             scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
         variables = self.discriminator_variables()
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
@@ -278,7 +285,7 @@ class GAN(keras.Model):
     def _generator_step(self, critic: Any, real: Any, labels: Any) -> Any:
         with tf.GradientTape() as tape:
             fake_out = critic(self._fake(ops.shape(real)[0], labels, real.dtype))
-            g_loss = self.adversarial_loss.generator_loss(fake_out) + self._generator_layer_losses()
+            g_loss = self.adversarial_loss.generator_loss(fake_out) + self.generator_layer_losses()
             scaled = self.g_optimizer.scale_loss(g_loss)
         variables = self.generator_variables()
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
@@ -293,8 +300,8 @@ class GAN(keras.Model):
         with tf.GradientTape(persistent=True) as outer:
             with tf.GradientTape(persistent=True) as inner:
                 fake = self._fake(ops.shape(real)[0], labels, real.dtype)
-                total, d_loss, values, real_out, fake_out = self._critic_losses(critic, real, fake, labels)
-                g_loss = self.adversarial_loss.generator_loss(fake_out) + self._generator_layer_losses()
+                total, d_loss, values, real_out, fake_out = self.critic_losses(critic, real, fake, labels)
+                g_loss = self.adversarial_loss.generator_loss(fake_out) + self.generator_layer_losses()
             d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
             g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
             joint_values = [weight * penalty.joint_term(d_grads, g_grads)
@@ -323,7 +330,7 @@ class GAN(keras.Model):
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        if self._logs_estimate and estimate is not None:
+        if self.logs_estimate and estimate is not None:
             self.estimate_tracker.update_state(estimate)
         for tracker, value in zip(self.penalty_trackers, penalty_values, strict=True):
             tracker.update_state(value)

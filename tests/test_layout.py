@@ -35,3 +35,25 @@ def test_translating_a_run_loads_no_training_module(cyclegan_run, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
     assert (tmp_path / "out" / "a.png").is_file()
+
+
+def test_model_plugins_use_no_private_member_of_the_base_gan():
+    """A model with its own train_step builds it from the documented step API (critic_losses, ...), so the
+    base class can change its internals without breaking plugins."""
+    import ast
+
+    base = ast.parse((REPO / "img2img" / "gan.py").read_text())
+    gan = next(n for n in base.body if isinstance(n, ast.ClassDef) and n.name == "GAN")
+    private = {n.name for n in gan.body if isinstance(n, ast.FunctionDef) and n.name.startswith("_")
+               and not n.name.startswith("__")}
+    private |= {t.attr for n in ast.walk(gan) if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Attribute) and t.attr.startswith("_") and not t.attr.startswith("__")}
+    assert "_critic_step" in private  # the check sees the base's private members
+    for path in sorted((REPO / "plugins").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        own |= {t.attr for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Attribute)}
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                and isinstance(n.value, ast.Name) and n.value.id == "self"}
+        assert not (used & private) - own, (path, sorted((used & private) - own))

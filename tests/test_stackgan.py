@@ -95,11 +95,11 @@ def test_conditioning_augmentation_adds_its_kl_term(plugins):
     # |error| <= m * eps * sum |x| (Higham, Accuracy and Stability of Numerical Algorithms, ch. 4).
     m = terms.shape[1] * terms.shape[2] + terms.shape[0]  # the sum over a row, then the mean over rows
     bound = 2.0 * 0.5 * np.mean(np.abs(terms).sum(axis=(1, 2))) * m * np.finfo(np.float32).eps
-    assert abs(float(model._generator_layer_losses()) - 2.0 * kl) <= bound
+    assert abs(float(model.generator_layer_losses()) - 2.0 * kl) <= bound
     a = np.asarray(model.generator([z, text], training=False))
     np.testing.assert_array_equal(a, np.asarray(model.generator([z, text], training=False)))  # mu at inference
     model.generator([z, text], training=False)
-    assert float(model._generator_layer_losses()) == 0.0  # no KL term outside training
+    assert float(model.generator_layer_losses()) == 0.0  # no KL term outside training
 
 
 def test_stage2_refuses_a_wrong_stage1(cli_run, captioned_emoji, stages, tmp_path):

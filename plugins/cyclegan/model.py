@@ -207,9 +207,9 @@ class CycleGAN(GAN):
         d_vars = self.discriminator_variables()
         for _ in range(self.n_critic):
             with tf.GradientTape() as tape:
-                total_b, d_loss_b, values_b, real_out_b, fake_out_b = self._critic_losses(
+                total_b, d_loss_b, values_b, real_out_b, fake_out_b = self.critic_losses(
                     self._judge(self.discriminator), real_b, pooled_b)
-                total_a, d_loss_a, values_a, real_out_a, fake_out_a = self._critic_losses(
+                total_a, d_loss_a, values_a, real_out_a, fake_out_a = self.critic_losses(
                     self._judge(self.discriminator_a), real_a, pooled_a)
                 scaled = self.d_optimizer.scale_loss(total_a + total_b)
             self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars, strict=True))
@@ -220,7 +220,7 @@ class CycleGAN(GAN):
         self.g_loss_tracker.update_state(adversarial)
         self.cycle_tracker.update_state(cycle)
         self.identity_tracker.update_state(identity)
-        if self._logs_estimate:
+        if self.logs_estimate:
             estimate_b = self.adversarial_loss.estimate(real_out_b, fake_out_b)
             estimate_a = self.adversarial_loss.estimate(real_out_a, fake_out_a)
             if estimate_a is not None and estimate_b is not None:
