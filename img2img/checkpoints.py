@@ -119,21 +119,25 @@ def reconcile_metrics(path: Path, state: dict[str, Any] | None) -> None:
     a half-written last line goes, and the row of its own epoch comes back from the checkpoint's metrics
     when a crash fell between the checkpoint and the row."""
     finished = int(state["epoch"]) if state else 0
-    if not path.is_file():
-        return
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        rows = []
-        for row in reader:
-            with contextlib.suppress(TypeError, ValueError):
-                if None not in row.values() and int(row["epoch"]) < finished:
-                    rows.append(row)
-    by_epoch = {int(r["epoch"]): r for r in rows}
     metrics = (state or {}).get("metrics") or {}
+    header: list[str] = []
+    rows = []
+    if path.is_file():
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = list(reader.fieldnames or [])
+            for row in reader:
+                with contextlib.suppress(TypeError, ValueError):
+                    if None not in row.values() and int(row["epoch"]) < finished:
+                        rows.append(row)
+    if not header and metrics:  # killed before the first row (bench/crash_safety.py): the columns MetricsCSV writes
+        header = ["epoch", *sorted(metrics)]
+    by_epoch = {int(r["epoch"]): r for r in rows}
     if finished and finished - 1 not in by_epoch and metrics and header and set(header) - {"epoch"} <= set(metrics):
         by_epoch[finished - 1] = {"epoch": str(finished - 1), **{k: repr(metrics[k]) for k in header if k != "epoch"}}
     ordered = [by_epoch[e] for e in sorted(by_epoch)]
+    if not path.is_file() and not ordered:
+        return
     with replacing(path) as tmp, tmp.open("w", newline="") as handle:
         if header:
             writer = csv.DictWriter(handle, fieldnames=header)

@@ -93,6 +93,21 @@ def test_a_lost_metrics_row_comes_back_from_the_checkpoint(cli_run, plugins, dcg
     assert _epochs(run) == list(range(int(steps) // 4))
 
 
+@pytest.mark.parametrize("left", ["empty", "missing"])
+def test_the_first_metrics_row_comes_back_when_killed_before_it(cli_run, plugins, digits, tmp_path, left):
+    """Killed after the first checkpoint but before metrics.csv had a row (found by bench/crash_safety.py)."""
+    run = tmp_path / "run"
+    _train(cli_run, digits, run, "--steps", "4", "--steps-per-epoch", "4")
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    if left == "empty":
+        (run / "metrics.csv").write_text("")
+    else:
+        (run / "metrics.csv").unlink()
+    cli_run("train", "dcgan", "--out", run, "--resume", "--steps", "8")
+    assert _epochs(run) == [0, 1]
+    assert (run / "metrics.csv").read_text().splitlines()[0] == header
+
+
 @pytest.mark.parametrize(("text", "problem"), [
     ("[]", "a JSON list, not an object"),
     ('{"model": "dcgan"}', "'model' should be a JSON object"),
