@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from startup_cli import import_path  # puts tests/ on the path
+from startup_cli import compared_trees  # puts tests/ on the path
 
 
 def folder_sizes(run: Path) -> dict[str, int]:
@@ -54,9 +54,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         data = emoji_folders(scratch, emoji_code_points()[:16], size=32)
-        trees = {"this checkout": None}
-        if args.baseline:
-            trees = {f"baseline {args.baseline}": import_path(args.baseline.resolve(), scratch), **trees}
+        trees = compared_trees(args.baseline, scratch)
         sizes = {}
         for index, (name, python_path) in enumerate(trees.items()):
             out = scratch / f"run-{index}"

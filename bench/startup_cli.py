@@ -37,6 +37,14 @@ def import_path(tree: Path, scratch: Path) -> str:
     return str(folder)
 
 
+def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None]:
+    """Label -> PYTHONPATH of each img2img to run: the baseline checkout first (when given), then this one."""
+    trees: dict[str, str | None] = {"this checkout": None}
+    if baseline:
+        trees = {f"baseline {baseline}": import_path(baseline.resolve(), scratch), **trees}
+    return trees
+
+
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
                        python_path: str | None = None) -> float:
     """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
@@ -66,9 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         data = emoji_folders(scratch, emoji_code_points()[:40], size=128)
-        trees = {"this checkout": None}
-        if args.baseline:
-            trees = {f"baseline {args.baseline}": import_path(args.baseline.resolve(), scratch), **trees}
+        trees = compared_trees(args.baseline, scratch)
         seconds: dict[str, list[float]] = {name: [] for name in trees}
         for repeat in range(args.repeats):
             for index, (name, python_path) in enumerate(trees.items()):
