@@ -26,6 +26,9 @@ _PUBLIC = {
     "DataRequest": "img2img.data",
     "ImageData": "img2img.data",
     "Img2ImgError": "img2img.errors",
+    "gan_normal": "img2img.layers",
+    "spectral_norm": "img2img.layers",
+    "spectral_norm_option": "img2img.layers",
 }
 __all__ = ["hookimpl", "__version__", *_PUBLIC]
 

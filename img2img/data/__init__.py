@@ -41,6 +41,18 @@ class DataRequest:
     # beside each image); the id indexes ImageData.captions, drawn per element among the image's lines.
     captions: bool = False
 
+    def order(self, dataset: Any, buffer: int) -> Any:
+        """The seeded shuffle, repeat and skip every source applies to its elements, in this order, so that
+        a resumed run (``skip``) sees exactly the elements an unbroken one would. ``buffer``: the shuffle's
+        buffer size (the whole set where it fits in memory)."""
+        if self.shuffle:
+            dataset = dataset.shuffle(max(int(buffer), 1), seed=self.seed, reshuffle_each_iteration=True)
+        if self.repeat:
+            dataset = dataset.repeat()
+        if self.skip:
+            dataset = dataset.skip(self.skip)
+        return dataset
+
 
 @dataclass
 class ImageData:

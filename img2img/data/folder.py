@@ -128,12 +128,7 @@ class FolderSource(DataSource):
             ds = tf.data.Dataset.from_tensor_slices(
                 ([str(p) for p in scan.files], tf.constant(label_ids, tf.int32))
             )
-        if request.shuffle:
-            ds = ds.shuffle(len(scan.files), seed=request.seed, reshuffle_each_iteration=True)
-        if request.repeat:
-            ds = ds.repeat()
-        if request.skip:
-            ds = ds.skip(request.skip)
+        ds = request.order(ds, len(scan.files))
         if captions is not None:
             ds = draw_caption(ds, captions, request.seed, request.skip)
         ds = ds.map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -91,12 +91,7 @@ class TfdsSource(DataSource):
                 return image, tf.cast(example[label_key], tf.int32)
             return image
 
-        if request.shuffle:
-            ds = ds.shuffle(min(max(count, 1), SHUFFLE_BUFFER), seed=request.seed, reshuffle_each_iteration=True)
-        if request.repeat:
-            ds = ds.repeat()
-        if request.skip:
-            ds = ds.skip(request.skip)
+        ds = request.order(ds, min(count, SHUFFLE_BUFFER))
         ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ImageData(ds, count, channels, class_names, f"tfds {name} [{split}] ({count} images)")
 

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from img2img import GAN, Img2ImgError, Option
+from img2img import GAN, Img2ImgError, Option, spectral_norm_option
 from img2img_plugins.cyclegan.networks import (
     SIZE_MULTIPLE,
     UPSAMPLING,
@@ -54,7 +54,7 @@ class CycleGAN(GAN):
                               "(images in [-1, 1]); > 0 makes hiding the input in faint patterns useless "
                               "(Bashkirova et al. 2019); 0 = reference", minimum=0),
         "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)", minimum=0),
-        "spectral_norm": Option(False, "spectral normalisation on the discriminators' convolutions (no instance norm)"),
+        "spectral_norm": spectral_norm_option("the discriminators' convolutions (and drop their instance norm)"),
         "augment": Option(True, "random resize-crop (load at load_scale times the size) and horizontal flip"),
         "load_scale": Option(LOAD_SCALE, "with augment: images are resized to this multiple of --image-size, then "
                              "randomly cropped (reference 286/256); 1 = flips only, at the images' own scale",

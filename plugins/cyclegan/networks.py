@@ -13,6 +13,9 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from img2img import gan_normal
+from img2img import spectral_norm as spectral_normalised
+
 SIZE_MULTIPLE = 4  # the generator halves twice, then doubles twice
 
 
@@ -35,10 +38,6 @@ class ReflectionPadding2D(layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": self.padding}
-
-
-def _init() -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 @keras.saving.register_keras_serializable(package="img2img_cyclegan")
@@ -89,7 +88,7 @@ def instance_norm() -> layers.Layer:
 
 
 def _conv(filters: int, kernel: int, strides: int = 1, padding: str = "valid") -> layers.Layer:
-    return layers.Conv2D(filters, kernel, strides=strides, padding=padding, kernel_initializer=_init())
+    return layers.Conv2D(filters, kernel, strides=strides, padding=padding, kernel_initializer=gan_normal())
 
 
 def _residual_block(x: Any, filters: int) -> Any:
@@ -108,7 +107,7 @@ def _upsample(x: Any, filters: int, method: str) -> Any:
     upsampling then a 3x3 conv (Odena et al. 2016), which cannot leave the checkerboard pattern transposed
     convs print on flat areas - the pattern that SSIM punishes on backgrounds."""
     if method == "transpose":
-        return layers.Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=_init())(x)
+        return layers.Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=gan_normal())(x)
     x = layers.UpSampling2D(2, interpolation="nearest")(x)
     return _conv(filters, 3)(ReflectionPadding2D(1)(x))
 
@@ -140,7 +139,7 @@ def patchgan_discriminator(channels: int, filters: int, layers_count: int, name:
 
     def conv(width: int, stride: int = 1) -> layers.Layer:
         layer = _conv(width, 4, strides=stride)
-        return layers.SpectralNormalization(layer, power_iterations=1) if spectral_norm else layer
+        return spectral_normalised(layer, spectral_norm)
 
     image = keras.Input((None, None, channels), name="image")
     x = image

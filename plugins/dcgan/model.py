@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from img2img import GAN, Img2ImgError, Option
+from img2img import GAN, Img2ImgError, Option, gan_normal, spectral_norm, spectral_norm_option
 
 MIN_SIZE, MAX_SIZE = 16, 128
 # PyTorch's default running-average rate (0.1), as in the reference DCGAN code; Keras' 0.99 leaves the
@@ -31,10 +31,6 @@ def supported_sizes() -> list[int]:
     return [s for s in range(MIN_SIZE, MAX_SIZE + 1) if start_and_doublings(s)]
 
 
-def _init() -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(0.0, 0.02)
-
-
 class DCGAN(GAN):
     name = "dcgan"
     description = "DCGAN (Radford et al. 2016): unconditional images from noise, 16-128 px, 1 or 3 channels"
@@ -44,7 +40,7 @@ class DCGAN(GAN):
         "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution", minimum=1),
         "d_norm": Option("batch", "normalisation in D's hidden layers; 'layer' or 'none' for gradient penalties",
                          ("batch", "layer", "none")),
-        "spectral_norm": Option(False, "wrap D's layers in keras.layers.SpectralNormalization (1 power iteration)"),
+        "spectral_norm": spectral_norm_option("D's layers"),
     }
 
     @classmethod
@@ -69,24 +65,22 @@ class DCGAN(GAN):
         """The generator's layers from a code vector (z, or z with a label embedding) to the image."""
         start, doublings, filters = self._plan()
         width = filters * 2 ** (doublings - 1)
-        x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=_init())(vector)
+        x = layers.Dense(start * start * width, use_bias=False, kernel_initializer=gan_normal())(vector)
         x = layers.Reshape((start, start, width))(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
         for i in range(doublings - 1):
             x = layers.Conv2DTranspose(
                 filters * 2 ** (doublings - 2 - i), 4, strides=2, padding="same", use_bias=False,
-                kernel_initializer=_init(),
+                kernel_initializer=gan_normal(),
             )(x)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
-        x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=_init())(x)
+        x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=gan_normal())(x)
         return layers.Activation("tanh", dtype="float32", name="image")(x)
 
     def _d_layer(self, layer: layers.Layer) -> layers.Layer:
-        if self.settings["spectral_norm"]:
-            return layers.SpectralNormalization(layer, power_iterations=1)
-        return layer
+        return spectral_norm(layer, bool(self.settings["spectral_norm"]))
 
     def _d_norm(self) -> layers.Layer | None:
         kind = self.settings["d_norm"]
@@ -101,7 +95,7 @@ class DCGAN(GAN):
         return keras.Model(image, self.logit_from(self.discriminator_features(image)), name="discriminator")
 
     def logit_from(self, features: keras.KerasTensor) -> keras.KerasTensor:
-        logit = layers.Dense(1, dtype="float32", kernel_initializer=_init(), name="logit")
+        logit = layers.Dense(1, dtype="float32", kernel_initializer=gan_normal(), name="logit")
         return self._d_layer(logit)(features)
 
     def discriminator_features(self, image: keras.KerasTensor) -> keras.KerasTensor:
@@ -111,12 +105,12 @@ class DCGAN(GAN):
     def discriminator_map(self, image: keras.KerasTensor) -> keras.KerasTensor:
         """The critic's convolutions down to the s0 x s0 feature map (text models tile a caption onto it)."""
         _, doublings, filters = self._plan()
-        x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init()))(image)
+        x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=gan_normal()))(image)
         x = layers.LeakyReLU(0.2)(x)
         for i in range(1, doublings):
             norm = self._d_norm()
             x = self._d_layer(layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=norm is None,
-                                            kernel_initializer=_init()))(x)
+                                            kernel_initializer=gan_normal()))(x)
             x = norm(x) if norm is not None else x
             x = layers.LeakyReLU(0.2)(x)
         return x

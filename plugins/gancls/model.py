@@ -14,9 +14,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from img2img import Option
+from img2img import Option, gan_normal
 from img2img.gan import GRID_SIZE
-from img2img_plugins.dcgan.model import DCGAN, _init
+from img2img_plugins.dcgan.model import DCGAN
 
 GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per column
 
@@ -45,7 +45,7 @@ class GANCLS(DCGAN):
         return [images, labels]
 
     def _compress(self, text: keras.KerasTensor, name: str) -> keras.KerasTensor:
-        x = layers.Dense(int(self.settings["text_code"]), kernel_initializer=_init(), name=name)(text)
+        x = layers.Dense(int(self.settings["text_code"]), kernel_initializer=gan_normal(), name=name)(text)
         return layers.LeakyReLU(0.2)(x)
 
     def build_generator(self) -> keras.Model:
@@ -62,7 +62,7 @@ class GANCLS(DCGAN):
         tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(self._compress(text, "text_code")))
         x = layers.Concatenate()([features, tiled])
         # No bias: TensorFlow's remapper fails to fuse Conv + BiasAdd + LeakyReLU here and logs an error.
-        x = self._d_layer(layers.Conv2D(width, 1, use_bias=False, kernel_initializer=_init(), name="joint"))(x)
+        x = self._d_layer(layers.Conv2D(width, 1, use_bias=False, kernel_initializer=gan_normal(), name="joint"))(x)
         x = layers.LeakyReLU(0.2)(x)
         return keras.Model([image, text], self.logit_from(layers.Flatten()(x)), name="discriminator")
 

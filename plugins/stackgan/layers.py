@@ -10,6 +10,8 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from img2img import gan_normal
+
 
 @keras.saving.register_keras_serializable(package="img2img_stackgan")
 class ConditioningAugmentation(layers.Layer):
@@ -21,7 +23,7 @@ class ConditioningAugmentation(layers.Layer):
         self.units = int(units)
         self.kl_weight = float(kl_weight)
         self.seed = seed
-        self.dense = layers.Dense(2 * self.units, kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02))
+        self.dense = layers.Dense(2 * self.units, kernel_initializer=gan_normal())
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape: Any) -> None:

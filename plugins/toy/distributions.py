@@ -110,12 +110,7 @@ class ToySource(DataSource):
         seed = request.seed + (HOLDOUT_SEED_OFFSET if request.part == "holdout" else 0)
         samples = draw(spec, POOL, seed)
         ds = tf.data.Dataset.from_tensor_slices(samples)
-        if request.shuffle:
-            ds = ds.shuffle(POOL, seed=request.seed, reshuffle_each_iteration=True)
-        if request.repeat:
-            ds = ds.repeat()
-        if request.skip:
-            ds = ds.skip(request.skip)
+        ds = request.order(ds, POOL)
         return ImageData(ds, POOL, 0, None, f"toy:{spec} ({POOL} samples, {samples.shape[1]}-D)",
                          sample_shape=(samples.shape[1],))
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from img2img import GAN, Option
+from img2img import GAN, Option, spectral_norm, spectral_norm_option
 
 
 class ToyMLP(GAN):
@@ -25,7 +25,7 @@ class ToyMLP(GAN):
         "latent_dim": Option(16, "size of z", minimum=1),
         "hidden": Option(128, "units per hidden layer", minimum=1),
         "layers": Option(3, "hidden layers in each network", minimum=1),
-        "spectral_norm": Option(False, "wrap the critic's layers in keras.layers.SpectralNormalization"),
+        "spectral_norm": spectral_norm_option("the critic's layers"),
         "plot_extent": Option(5.0, "sample plots show [-extent, extent]^2"),
     }
 
@@ -34,10 +34,7 @@ class ToyMLP(GAN):
         """Vectors have no image size; --image-size is ignored."""
 
     def _dense(self, units: int, critic: bool, **kwargs: Any) -> layers.Layer:
-        layer = layers.Dense(units, **kwargs)
-        if critic and self.settings["spectral_norm"]:
-            return layers.SpectralNormalization(layer, power_iterations=1)
-        return layer
+        return spectral_norm(layers.Dense(units, **kwargs), critic and bool(self.settings["spectral_norm"]))
 
     def build_generator(self) -> keras.Model:
         z = keras.Input((self.latent_dim,), name="z")
