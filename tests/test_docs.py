@@ -79,3 +79,25 @@ def test_ci_runs_exactly_the_readme_set_up_commands():
     ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
           if line.strip() and not line.startswith(("#", "set ", "cd "))]
     assert ci == commands
+
+
+def test_every_relative_link_in_the_readme_and_docs_resolves():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"(https?:|#|mailto:)", target):
+                continue
+            if not (page.parent / target.split("#")[0]).exists():
+                broken.append(f"{page.relative_to(REPO)} -> {target}")
+    assert not broken, broken
+
+
+def test_the_readme_is_short_and_links_every_docs_page_and_benchmarks_are_indexed():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    linked = set(re.findall(r"\]\(docs/([^)#\s]+)\)", readme))
+    index = (REPO / "docs" / "benchmarks.md").read_text()
+    linked |= {"benchmarks.md"} if "docs/benchmarks.md" in readme else set()
+    assert {p.name for p in (REPO / "docs").glob("*.md")} <= linked
+    assert all(f"`bench/{p.name}`" in index for p in (REPO / "bench").glob("*.py"))
