@@ -269,3 +269,15 @@ def test_the_public_api_is_img2img_itself_and_the_builtins_use_it():
     for path in pathlib.Path(REPO / "plugins").rglob("*.py"):
         for _, names in private.findall(path.read_text()):
             assert not set(n.strip() for n in names.split(",")) & set(img2img.__all__), (path, names)
+
+
+@pytest.mark.parametrize("given", ["img2img", "IMG2IMG==0.2.0", "img2img[extra]"])
+def test_install_refuses_pypis_unrelated_img2img(cli_run, given):
+    result = cli_run("install", given, expect=2)
+    assert "unrelated project" in result.output and "img2img-gan" in result.output
+
+
+@pytest.mark.parametrize("given", ["img2img-gan", "img2img_gan", "IMG2IMG.GAN"])
+def test_uninstall_protects_img2img_itself(cli_run, given):
+    result = cli_run("uninstall", "-y", given, expect=2)
+    assert "refusing to uninstall img2img itself" in result.output and "pip uninstall img2img-gan" in result.output
