@@ -12,13 +12,13 @@ from typing import Any, ClassVar
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
+from img2img.schemes import critic_step, generator_step, joint_step
 
 GRID_SIZE = 64  # samples in each epoch's grid
 
@@ -200,7 +200,7 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.estimate_tracker = keras.metrics.Mean(name="bound")
-        # Critic penalties first, then joint ones: the order _joint_step returns their values in.
+        # Critic penalties first, then joint ones: the order schemes.joint_step returns their values in.
         self.penalties = sorted(self.penalties, key=lambda pair: pair[0].joint)
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
         per_sample = [p.name for p, _ in self.penalties if p.per_sample]
@@ -262,7 +262,8 @@ class GAN(keras.Model):
         total = d_loss + sum(values) if values else d_loss
         return total, d_loss, values, real_out, fake_out
 
-    def _fake(self, batch_size: Any, labels: Any, dtype: Any) -> Any:
+    def fake_batch(self, batch_size: Any, labels: Any, dtype: Any) -> Any:
+        """``batch_size`` generated images (conditioned on ``labels``) from fresh latents, in ``dtype``."""
         z = self.sample_latent(batch_size)
         return ops.cast(self.generator(self.generator_inputs(z, labels), training=True), dtype)
 
@@ -272,61 +273,17 @@ class GAN(keras.Model):
         losses = self.generator.losses
         return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses])) if losses else 0.0
 
-    def _critic_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:
-        fake = self._fake(ops.shape(real)[0], labels, real.dtype)
-        with tf.GradientTape() as tape:
-            total, d_loss, values, real_out, fake_out = self.critic_losses(critic, real, fake, labels)
-            scaled = self.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
-        variables = self.discriminator_variables()
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        self.adversarial_loss.after_discriminator_step(self.discriminator)
-        return d_loss, values, self.adversarial_loss.estimate(real_out, fake_out)
-
-    def _generator_step(self, critic: Any, real: Any, labels: Any) -> Any:
-        with tf.GradientTape() as tape:
-            fake_out = critic(self._fake(ops.shape(real)[0], labels, real.dtype))
-            g_loss = self.adversarial_loss.generator_loss(fake_out) + self.generator_layer_losses()
-            scaled = self.g_optimizer.scale_loss(g_loss)
-        variables = self.generator_variables()
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        return g_loss
-
-    def _joint_step(self, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:
-        """Simultaneous update of both players, for penalties on the joint gradient field (consensus
-        optimisation, Mescheder et al. 2017): each player steps along its own gradient plus the gradient
-        of ``weight * joint_term`` with respect to its variables."""
-        d_vars = self.discriminator_variables()
-        g_vars = self.generator_variables()
-        with tf.GradientTape(persistent=True) as outer:
-            with tf.GradientTape(persistent=True) as inner:
-                fake = self._fake(ops.shape(real)[0], labels, real.dtype)
-                total, d_loss, values, real_out, fake_out = self.critic_losses(critic, real, fake, labels)
-                g_loss = self.adversarial_loss.generator_loss(fake_out) + self.generator_layer_losses()
-            d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
-            g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
-            joint_values = [weight * penalty.joint_term(d_grads, g_grads)
-                            for penalty, weight in self.penalties if penalty.joint]
-            regulariser = sum(joint_values)
-        d_extra = _zeros_for_none(outer.gradient(regulariser, d_vars), d_vars)
-        g_extra = _zeros_for_none(outer.gradient(regulariser, g_vars), g_vars)
-        del inner, outer
-        self.d_optimizer.apply_gradients(zip([a + b for a, b in zip(d_grads, d_extra, strict=True)], d_vars,
-                                             strict=True))
-        self.g_optimizer.apply_gradients(zip([a + b for a, b in zip(g_grads, g_extra, strict=True)], g_vars,
-                                             strict=True))
-        self.adversarial_loss.after_discriminator_step(self.discriminator)
-        return d_loss, values + joint_values, self.adversarial_loss.estimate(real_out, fake_out), g_loss
 
     def train_step(self, data: Any) -> dict[str, Any]:
         real, labels = (data[0], data[1]) if isinstance(data, tuple | list) else (data, None)
         critic = self._critic(labels)
         joint = any(penalty.joint for penalty, _ in self.penalties)
         for _ in range(self.n_critic - 1 if joint else self.n_critic):
-            d_loss, penalty_values, estimate = self._critic_step(critic, real, labels)
+            d_loss, penalty_values, estimate = critic_step(self, critic, real, labels)
         if joint:
-            d_loss, penalty_values, estimate, g_loss = self._joint_step(critic, real, labels)
+            d_loss, penalty_values, estimate, g_loss = joint_step(self, critic, real, labels)
         else:
-            g_loss = self._generator_step(critic, real, labels)
+            g_loss = generator_step(self, critic, real, labels)
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -345,7 +302,3 @@ class GAN(keras.Model):
         return self.generator(self.generator_inputs(z, labels), training=False)
 
 
-def _zeros_for_none(grads: list[Any], variables: list[Any]) -> list[Any]:
-    """Dense gradients: zeros for a variable the loss does not reach (not None), and embeddings' sparse
-    IndexedSlices made dense, so joint terms can add and square them."""
-    return [ops.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables, strict=True)]

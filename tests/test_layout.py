@@ -48,7 +48,7 @@ def test_model_plugins_use_no_private_member_of_the_base_gan():
                and not n.name.startswith("__")}
     private |= {t.attr for n in ast.walk(gan) if isinstance(n, ast.Assign) for t in n.targets
                 if isinstance(t, ast.Attribute) and t.attr.startswith("_") and not t.attr.startswith("__")}
-    assert "_critic_step" in private  # the check sees the base's private members
+    assert "_critic" in private  # the check sees the base's private members
     for path in sorted((REPO / "plugins").rglob("*.py")):
         tree = ast.parse(path.read_text())
         own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}

@@ -1,0 +1,70 @@
+"""How the two players step, one compiled training step at a time: the schemes the base GAN offers every model.
+
+``critic_step`` and ``generator_step`` alternate (``n_critic`` critic steps per generator step);
+``joint_step`` updates both players at once for penalties on the joint gradient field (consensus
+optimisation). Each takes the model and uses only its public step API (``critic_losses``, ``fake_batch``,
+``generator_layer_losses``, the optimisers and the loss), so a scheme added here serves every model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+from keras import ops
+
+
+def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:
+    """One critic update on ``real`` and a fresh fake batch: (loss, penalty values, divergence estimate)."""
+    fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
+    with tf.GradientTape() as tape:
+        total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
+        scaled = model.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
+    variables = model.discriminator_variables()
+    model.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+    model.adversarial_loss.after_discriminator_step(model.discriminator)
+    return d_loss, values, model.adversarial_loss.estimate(real_out, fake_out)
+
+
+def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
+    """One generator update against ``critic`` (plus what the generator's layers add): its loss."""
+    with tf.GradientTape() as tape:
+        fake_out = critic(model.fake_batch(ops.shape(real)[0], labels, real.dtype))
+        g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
+        scaled = model.g_optimizer.scale_loss(g_loss)
+    variables = model.generator_variables()
+    model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+    return g_loss
+
+
+def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:
+    """Simultaneous update of both players, for penalties on the joint gradient field (consensus
+    optimisation, Mescheder et al. 2017): each player steps along its own gradient plus the gradient
+    of ``weight * joint_term`` with respect to its variables."""
+    d_vars = model.discriminator_variables()
+    g_vars = model.generator_variables()
+    with tf.GradientTape(persistent=True) as outer:
+        with tf.GradientTape(persistent=True) as inner:
+            fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
+            total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
+            g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
+        d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
+        g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
+        joint_values = [weight * penalty.joint_term(d_grads, g_grads)
+                        for penalty, weight in model.penalties if penalty.joint]
+        regulariser = sum(joint_values)
+    d_extra = _zeros_for_none(outer.gradient(regulariser, d_vars), d_vars)
+    g_extra = _zeros_for_none(outer.gradient(regulariser, g_vars), g_vars)
+    del inner, outer
+    model.d_optimizer.apply_gradients(zip([a + b for a, b in zip(d_grads, d_extra, strict=True)], d_vars,
+                                         strict=True))
+    model.g_optimizer.apply_gradients(zip([a + b for a, b in zip(g_grads, g_extra, strict=True)], g_vars,
+                                         strict=True))
+    model.adversarial_loss.after_discriminator_step(model.discriminator)
+    return d_loss, values + joint_values, model.adversarial_loss.estimate(real_out, fake_out), g_loss
+
+
+def _zeros_for_none(grads: list[Any], variables: list[Any]) -> list[Any]:
+    """Dense gradients: zeros for a variable the loss does not reach (not None), and embeddings' sparse
+    IndexedSlices made dense, so joint terms can add and square them."""
+    return [ops.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables, strict=True)]
