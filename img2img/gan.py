@@ -155,6 +155,25 @@ class GAN(keras.Model):
         columns = int(labels.max()) + 1 if labels is not None else None
         return image_grid(samples, columns)
 
+    def rng_states(self) -> list[list[int]]:
+        """The states of every random-number generator the model owns: its own (latents, pools) first, then
+        its layers' (StackGAN's conditioning augmentation draws its own noise). A checkpoint keeps them all,
+        so a resumed run draws exactly what an unbroken one would."""
+        return [np.asarray(generator.state.numpy()).tolist() for generator in self._seed_generators_owned()]
+
+    def set_rng_states(self, states: list[list[int]]) -> None:
+        generators = self._seed_generators_owned()
+        for generator, state in zip(generators, states, strict=False):  # older checkpoints hold the first only
+            generator.state.assign(np.asarray(state, dtype=generator.state.dtype))
+
+    def _seed_generators_owned(self) -> list[keras.random.SeedGenerator]:
+        found = [self.seed_generator]
+        for layer in self._flatten_layers(include_self=False):
+            for value in vars(layer).values():
+                if isinstance(value, keras.random.SeedGenerator) and all(value is not g for g in found):
+                    found.append(value)
+        return found
+
     @property
     def latent_dim(self) -> int:
         return int(self.settings.get("latent_dim", 100))

@@ -1,5 +1,5 @@
-"""Wasserstein, least-squares, hinge and the penalties: hand-computed values, defaults from reference.md,
-and every built-in model x every loss x a penalty for one compiled step."""
+"""Wasserstein, least-squares, hinge and the penalties: hand-computed values and defaults from reference.md.
+Every model x every loss x a penalty for one step is the model contract (tests/test_model_contracts.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 import tensorflow as tf
 from conftest import FAST
 
-from img2img.errors import Img2ImgError
 from img2img.losses import parse_loss_spec
 from img2img.plugins import PluginManager
 
@@ -127,64 +126,6 @@ def test_wgan_clips_every_critic_weight_after_each_critic_step(digits_array):
     model.fit(digits_array, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
     for variable in model.discriminator.trainable_variables:
         assert np.abs(_np(variable)).max() <= 0.005 + 1e-7, variable.path
-
-
-LOSSES = sorted(MANAGER.losses.names())
-PENALTIES = ["gp", "r1", "consensus"]
-
-
-def _tiny_model(name: str, spectral_norm: bool):
-    """A small instance of each built-in model, with data of the kind it trains on."""
-    if name == "dcgan":
-        return _tiny_dcgan(d_norm="layer", spectral_norm=spectral_norm), None
-    if name == "toy-mlp":
-        model = MANAGER.models.get(name)(image_size=0, channels=0, sample_shape=(2,), latent_dim=4, hidden=8,
-                                         layers=2, spectral_norm=spectral_norm, plot_extent=5.0)
-        return model, np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
-    if name == "cgan":
-        from sklearn.datasets import load_digits
-
-        model = MANAGER.models.get(name)(image_size=16, channels=1, num_classes=10, filters=8, latent_dim=8,
-                                         embed_dim=4, d_norm="layer", spectral_norm=spectral_norm)
-        return model, (_digits(16), load_digits().target[:64].astype(np.int32))  # (images, labels) batches
-    if name == "cyclegan":
-        model = MANAGER.models.get(name)(image_size=32, channels=1, filters=4, d_filters=4, blocks=1,
-                                         pool_size=4, spectral_norm=spectral_norm)
-        digits = _digits(32)
-        return model, (digits[:32], digits[32:])  # fit(x, y) hands train_step the (a, b) pair
-    if name in ("gan-cls", "stackgan"):
-        from sklearn.datasets import load_digits
-
-        extra = {"ca_dim": 4} if name == "stackgan" else {}
-        model = MANAGER.models.get(name)(image_size=16, channels=1, text_dim=8, filters=8, latent_dim=8, text_code=4,
-                                         d_norm="layer", spectral_norm=spectral_norm, **extra)
-        # One fixed unit vector per digit class stands in for its caption's embedding.
-        classes = np.random.default_rng(1).normal(size=(10, 8)).astype(np.float32)
-        classes /= np.linalg.norm(classes, axis=1, keepdims=True)
-        return model, (_digits(16), classes[load_digits().target[:64]])
-    raise AssertionError(f"add a tiny configuration for the new built-in model {name!r}")
-
-
-@pytest.mark.parametrize("model_name", sorted(MANAGER.models.names()))
-@pytest.mark.parametrize("loss_name", LOSSES)
-def test_every_model_with_every_loss_and_a_penalty_takes_a_finite_step(model_name, loss_name, digits_array):
-    penalty = MANAGER.penalties.get(PENALTIES[LOSSES.index(loss_name) % len(PENALTIES)])
-    model, data = _tiny_model(model_name, spectral_norm=LOSSES.index(loss_name) % 2 == 1)
-    loss = MANAGER.losses.get(loss_name)
-    if penalty.joint and model.domains > 1:  # alternating four-network updates cannot take a joint penalty
-        with pytest.raises(Img2ImgError, match="consensus"):
-            _compile(model, loss, penalties=[(penalty, 1.0)])
-        penalty = MANAGER.penalties.get("r1")
-    model = _compile(model, loss, penalties=[(penalty, 1.0)], n_critic=2,
-                     run_eagerly=True)  # tracing costs ~10 s a combination; graph mode is covered by the CLI tests
-    if isinstance(data, tuple):
-        history = model.fit(*data, batch_size=4, epochs=1, steps_per_epoch=1, verbose=0)
-    else:
-        history = model.fit(digits_array if data is None else data, batch_size=16, epochs=1, steps_per_epoch=1,
-                            verbose=0)
-    for key, values in history.history.items():
-        assert np.isfinite(values).all(), (key, values)
-    assert f"penalty_{penalty.name}" in history.history
 
 
 def _digits(size: int) -> np.ndarray:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from img2img.devices import set_graph_optimizer
 from img2img.errors import Img2ImgError
 from img2img.plugins import PluginManager
@@ -63,7 +61,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
 def restore(model: Any, run: RunDirectory, state: dict[str, Any]) -> None:
     """Load networks, both optimisers' slots and step, then the latent RNG state."""
     model.load_weights(run.checkpoints / state["weights"])
-    model.seed_generator.state.assign(np.asarray(state["rng_state"], dtype=model.seed_generator.state.dtype))
+    model.set_rng_states(state.get("rng_states") or [state["rng_state"]])
 
 
 def load_run_model(run: RunDirectory, plugins: PluginManager) -> Any:

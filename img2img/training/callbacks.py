@@ -85,6 +85,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             "epoch": epoch,
             "step": self.model.step,
             "rng_state": np.asarray(self.model.seed_generator.state.numpy()).tolist(),
+            "rng_states": self.model.rng_states(),  # the model's and its layers' (rng_state: older readers)
             "metrics": {k: float(v) for k, v in (logs or {}).items()},
         }
 

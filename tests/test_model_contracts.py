@@ -1,0 +1,134 @@
+"""Every built-in model, and the example plugin's, runs the contract any model plugin runs (img2img.testing):
+one compiled step with every registered loss and a penalty, exported networks that reload in safe mode, and
+a checkpoint that resumes exactly. Data: real handwritten digits (scikit-learn)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import numpy as np
+from conftest import REPO
+
+from img2img.plugins import PluginManager
+from img2img.testing import ModelContract
+
+
+@functools.cache
+def _digits(size: int) -> np.ndarray:
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:64].astype(np.float32) / 8.0 - 1.0
+    return tf.image.resize(images[..., None], (size, size)).numpy()
+
+
+def _digit_classes() -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    return load_digits().target[:64].astype(np.int32)
+
+
+def _caption_embeddings(dimension: int) -> np.ndarray:
+    """One fixed unit vector per digit class stands in for its caption's embedding."""
+    classes = np.random.default_rng(1).normal(size=(10, dimension)).astype(np.float32)
+    classes /= np.linalg.norm(classes, axis=1, keepdims=True)
+    return classes[_digit_classes()]
+
+
+@functools.cache
+def _builtins() -> PluginManager:
+    return PluginManager(select="")
+
+
+class BuiltinContract(ModelContract):
+    @staticmethod
+    def plugin_manager() -> PluginManager:
+        return _builtins()
+
+
+class TestDCGAN(BuiltinContract):
+    model = "dcgan"
+    options = {"image_size": 16, "channels": 1, "latent_dim": 8, "filters": 4, "d_norm": "layer"}
+
+    def batch(self):
+        return _digits(16)
+
+
+class TestSpectralNormDCGAN(TestDCGAN):
+    options = {**TestDCGAN.options, "spectral_norm": True}
+
+
+class TestCGAN(BuiltinContract):
+    model = "cgan"
+    options = {"image_size": 16, "channels": 1, "num_classes": 10, "filters": 8, "latent_dim": 8, "embed_dim": 4,
+               "d_norm": "layer"}
+
+    def batch(self):
+        return _digits(16), _digit_classes()
+
+
+class TestCycleGAN(BuiltinContract):
+    model = "cyclegan"
+    options = {"image_size": 32, "channels": 1, "filters": 4, "d_filters": 4, "blocks": 1, "pool_size": 4}
+    batch_size = 2
+
+    def batch(self):
+        digits = _digits(32)
+        return digits[:32], digits[32:]  # domain A, domain B
+
+
+class TestGANCLS(BuiltinContract):
+    model = "gan-cls"
+    options = {"image_size": 16, "channels": 1, "text_dim": 8, "filters": 8, "latent_dim": 8, "text_code": 4,
+               "d_norm": "layer"}
+
+    def batch(self):
+        return _digits(16), _caption_embeddings(8)
+
+
+class TestStackGAN(TestGANCLS):
+    model = "stackgan"
+    options = {**TestGANCLS.options, "ca_dim": 4}
+
+
+class TestToyMLP(BuiltinContract):
+    model = "toy-mlp"
+    options = {"image_size": 0, "channels": 0, "sample_shape": (2,), "latent_dim": 4, "hidden": 8, "layers": 2,
+               "plot_extent": 5.0}
+    batch_size = 16
+
+    def batch(self):
+        from sklearn.datasets import make_moons
+
+        return make_moons(64, noise=0.05, random_state=0)[0].astype(np.float32)  # a real 2-D data set
+
+
+@functools.cache
+def _with_example() -> PluginManager:
+    sys.path.insert(0, str(REPO / "examples" / "img2img-example"))
+    import img2img_example
+
+    manager = PluginManager(select="")
+    manager.register(img2img_example, name="example")
+    return manager
+
+
+class TestExamplePlugin(ModelContract):
+    """A third-party model runs the same contract, with its own loss registered beside the built-ins."""
+
+    model = "mlp-gan"
+    options = {"image_size": 16, "channels": 1, "latent_dim": 8, "hidden": 16}
+
+    @staticmethod
+    def plugin_manager() -> PluginManager:
+        return _with_example()
+
+    def batch(self):
+        return _digits(16)
+
+
+def test_every_builtin_model_runs_the_contract():
+    covered = {cls.model for cls in BuiltinContract.__subclasses__()} | {
+        sub.model for cls in BuiltinContract.__subclasses__() for sub in cls.__subclasses__()}
+    assert covered == set(_builtins().models.names()), "add a contract subclass for the new built-in model"
