@@ -29,10 +29,14 @@ def replacing(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """``data`` as indented JSON, flushed to the disk before it replaces ``path``."""
-    with replacing(path) as tmp, tmp.open("w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``data``, flushed to the disk before it replaces ``path``; a full disk is an OSError naming the file."""
+    with replacing(path) as tmp, tmp.open("wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as indented JSON, written as ``write_bytes_atomic`` writes."""
+    write_bytes_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())

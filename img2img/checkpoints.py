@@ -16,11 +16,10 @@ import contextlib
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from img2img.atomic import replacing, write_json_atomic
+from img2img.atomic import replacing, write_bytes_atomic, write_json_atomic
 from img2img.console import warn
 
 FULL_KEPT = 2  # the newest checkpoints that keep optimiser state
@@ -107,10 +106,7 @@ def _strip(weights: Path, optimizers: list[str]) -> None:
         for name in source:
             if name not in optimizers:
                 source.copy(source[name], target, name=name)
-    with replacing(weights) as tmp, tmp.open("wb") as handle:
-        handle.write(buffer.getvalue())
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_bytes_atomic(weights, buffer.getvalue())
 
 
 def reconcile_metrics(path: Path, state: dict[str, Any] | None) -> None:

@@ -44,11 +44,6 @@ class WriteFailed(Img2ImgError):
     and the last complete checkpoint, which the failed write never touched."""
 
 
-def _write_error(path: Path, exc: BaseException) -> str:
-    reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] or type(exc).__name__
-    return f"cannot write {path} ({reason}); free some space (or raise the quota) and continue with --resume"
-
-
 def read_json(path: Path) -> Any:
     with path.open() as handle:
         return json.load(handle)
@@ -119,9 +114,13 @@ class RunDirectory:
         """A new run directory; call once the run is known to start, so a failed start leaves nothing."""
         cls.check_new(path)
         run = cls(Path(path))
-        for folder in (run.path, run.checkpoints, run.samples, run.logs):
+        for folder in (run.path, *run.skeleton()):
             folder.mkdir(parents=True, exist_ok=True)
         return run
+
+    def skeleton(self) -> list[Path]:
+        """The folders a new run makes before anything is in them."""
+        return [self.path / name for name in _SKELETON]
 
     @classmethod
     def open(cls, path: Path, option: str = "--out") -> RunDirectory:
@@ -145,14 +144,14 @@ class RunDirectory:
         try:
             write_json_atomic(self.config_path, config)
         except OSError as exc:
-            raise WriteFailed(_write_error(self.config_path, exc)) from None
+            raise self.write_failed(self.config_path, exc, kept=False) from None
 
     def discard_if_unstarted(self) -> None:
         """Remove the empty folders ``create`` made when the run could not start (its config not written), so
         the folder does not block the next attempt as 'already holds files'."""
         if self.config_path.exists():
             return
-        for folder in (self.checkpoints, self.samples, self.logs):
+        for folder in self.skeleton():
             with contextlib.suppress(OSError):
                 folder.rmdir()
 
@@ -173,7 +172,7 @@ class RunDirectory:
             write_json_atomic(self.checkpoints / f"{stem}.json", state)
             write_json_atomic(self.checkpoints / "latest.json", state)
         except (OSError, RuntimeError, ValueError) as exc:  # h5py reports a failed write as any of these
-            raise WriteFailed(f"{_write_error(final, exc)}; {self.kept_note()}") from None
+            raise self.write_failed(final, exc) from None
         if keep > 0:
             self._prune(final.name, keep)
         try:
@@ -204,9 +203,16 @@ class RunDirectory:
             with replacing(path) as tmp:
                 network.save(tmp)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise WriteFailed(f"{_write_error(path, exc)}; {self.kept_note()}") from None
+            raise self.write_failed(path, exc) from None
 
-    def kept_note(self) -> str:
+    def write_failed(self, path: Path, exc: BaseException, kept: bool = True) -> WriteFailed:
+        """The error for a run file that could not be written: the file, why, what to do, and (``kept``) the
+        last complete checkpoint, which the failed write never touched."""
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] or type(exc).__name__
+        message = f"cannot write {path} ({reason}); free some space (or raise the quota) and continue with --resume"
+        return WriteFailed(f"{message}; {self._kept_note()}" if kept else message)
+
+    def _kept_note(self) -> str:
         try:
             latest = self.latest()
         except Img2ImgError:

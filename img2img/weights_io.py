@@ -9,11 +9,10 @@ written with ``open``/``write``, where a full disk is one ordinary OSError namin
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
-from img2img.atomic import replacing
+from img2img.atomic import replacing, write_bytes_atomic
 
 
 def weights_bytes(model: Any) -> bytes | None:
@@ -35,11 +34,8 @@ def weights_bytes(model: Any) -> bytes | None:
 def save_weights(model: Any, path: Path) -> None:
     """``model.save_weights(path)`` atomically, with a full disk raised as OSError (see the module doc)."""
     data = weights_bytes(model)
+    if data is not None:
+        write_bytes_atomic(path, data)
+        return
     with replacing(path) as tmp:
-        if data is None:
-            model.save_weights(tmp)
-            return
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        model.save_weights(tmp)

@@ -67,11 +67,11 @@ class Trainer:
 
         r = self.request
         resume = r.resume
-        if resume and RunDirectory.is_unstarted(r.out):  # one command for the first start and every restart
-            self.echo(f"--resume: no run in {r.out} yet; starting one")
+        if resume and RunDirectory.is_unstarted(out):  # one command for the first start and every restart
+            self.echo(f"--resume: no run in {out} yet; starting one")
             resume = False
         if resume:
-            run = RunDirectory.open(r.out)
+            run = RunDirectory.open(out)
             config = resumed_config(r, run, self.plugins, self.echo)
         else:
             config = new_config(r, self.plugins)
@@ -191,9 +191,7 @@ class Trainer:
                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
             )
         except OSError as exc:  # a sample grid, the metrics file or the logs could not be written (disk full)
-            where = Path(exc.filename) if exc.filename else run.path
-            raise WriteFailed(f"cannot write {where} ({exc.strerror or exc}); {run.kept_note()}. Free some space "
-                              "and continue with --resume") from None
+            raise run.write_failed(Path(exc.filename) if exc.filename else run.path, exc) from None
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (img2img.termination) between compiled steps: the model is consistent, so keep
             # the partial epoch's work.
