@@ -29,6 +29,7 @@ _PUBLIC = {
     "gan_normal": "img2img.layers",
     "spectral_norm": "img2img.layers",
     "spectral_norm_option": "img2img.layers",
+    "replacing": "img2img.atomic",
 }
 __all__ = ["hookimpl", "__version__", *_PUBLIC]
 

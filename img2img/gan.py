@@ -14,11 +14,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from img2img.console import warn
 from img2img.errors import Img2ImgError
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
-from img2img.schemes import critic_step, generator_step, joint_step
+from img2img.rng import rng_states, set_rng_states
+from img2img.schemes import check_penalties_fit, critic_step, generator_step, joint_step
+from img2img.trainer_options import TRAINER_OPTIONS
 
 GRID_SIZE = 64  # samples in each epoch's grid
 
@@ -49,26 +50,11 @@ class GAN(keras.Model):
     translations: ClassVar[dict[str, str]] = {}
     size_multiple: ClassVar[int] = 1
     # Defaults this model gives the trainer's options (a loss's optimiser defaults and --set come after).
+    # The base options carry Keras' own optimiser defaults; a model declares its paper's here.
     training_defaults: ClassVar[dict[str, Any]] = {}
 
     # Trainer options every model accepts through --set; losses may change their defaults.
-    training_options: ClassVar[dict[str, Option]] = {
-        "optimizer": Option("adam", "optimizer for both players", ("adam", "rmsprop")),
-        "lr": Option(2e-4, "learning rate of both players (reference: DCGAN 2e-4)", minimum=0),
-        "d_lr": Option(0.0, "critic learning rate; 0 means use lr", minimum=0),
-        "beta_1": Option(0.5, "Adam beta_1 (DCGAN: 0.5)", minimum=0, maximum=1),
-        "beta_2": Option(0.999, "Adam beta_2", minimum=0, maximum=1),
-        "n_critic": Option(1, "critic updates per generator update", minimum=1),
-        "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts", minimum=0),
-        "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
-                                  minimum=0),
-        "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
-                              ("auto", "true", "false"), resumable=True),
-        "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
-                           "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),
-        "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
-                                   minimum=0, resumable=True),
-    }
+    training_options: ClassVar[dict[str, Option]] = TRAINER_OPTIONS
 
     def __init__(
         self,
@@ -155,28 +141,39 @@ class GAN(keras.Model):
         columns = int(labels.max()) + 1 if labels is not None else None
         return image_grid(samples, columns)
 
+    @classmethod
+    def sample_files(cls, count: int, class_names: Sequence[str] | None) -> list[str]:
+        """The files ``img2img generate`` writes ``count`` samples to: a PNG each, named by index (and by the
+        sample's class, when ``class_names`` gives one per sample)."""
+        if class_names:
+            return [f"{i:04d}-{name}.png" for i, name in enumerate(class_names)]
+        return [f"{i:04d}.png" for i in range(count)]
+
+    @classmethod
+    def write_samples(cls, generator: Any, z: np.ndarray, conditions: np.ndarray | None,
+                      targets: Sequence[Any]) -> None:
+        """Run the exported ``generator`` on ``z`` (and the conditions) and write its samples to ``targets``
+        (paths named by ``sample_files``), each through a temporary file."""
+        from img2img.samples import write_images
+
+        write_images(generator, cls, z, conditions, targets)
+
     def rng_states(self) -> list[list[int]]:
         """The states of every random-number generator the model owns: its own (latents, pools) first, then
         its layers' (StackGAN's conditioning augmentation draws its own noise). A checkpoint keeps them all,
         so a resumed run draws exactly what an unbroken one would."""
-        return [np.asarray(generator.state.numpy()).tolist() for generator in self._seed_generators_owned()]
+        return rng_states(self)
 
     def set_rng_states(self, states: list[list[int]]) -> None:
-        generators = self._seed_generators_owned()
-        for generator, state in zip(generators, states, strict=False):  # older checkpoints hold the first only
-            generator.state.assign(np.asarray(state, dtype=generator.state.dtype))
-
-    def _seed_generators_owned(self) -> list[keras.random.SeedGenerator]:
-        found = [self.seed_generator]
-        for layer in self._flatten_layers(include_self=False):
-            for value in vars(layer).values():
-                if isinstance(value, keras.random.SeedGenerator) and all(value is not g for g in found):
-                    found.append(value)
-        return found
+        set_rng_states(self, states)
 
     @property
     def latent_dim(self) -> int:
-        return int(self.settings.get("latent_dim", 100))
+        """The size of z: the ``latent_dim`` option, which a model that samples from noise declares."""
+        if "latent_dim" not in self.settings:
+            raise Img2ImgError(f"model {type(self).name!r} samples latent vectors but declares no latent_dim option; "
+                               "add one to its options")
+        return int(self.settings["latent_dim"])
 
     def sample_latent(self, batch_size: Any) -> Any:
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
@@ -193,9 +190,9 @@ class GAN(keras.Model):
     def discriminator_inputs(self, images: Any, labels: Any | None) -> Any:
         return images
 
-    def mismatched_conditions(self, labels: Any) -> Any | None:
-        """Conditions that do not belong to the batch's real images, for a matching-aware critic (GAN-CLS,
-        reference.md): real images scored with them count as fakes. None (the default) adds no such term."""
+    def extra_fake_outputs(self, real: Any, labels: Any | None) -> Any | None:
+        """Critic outputs on further samples the loss scores as fakes, beside the generated ones (GAN-CLS's
+        matching-aware critic scores real images under captions not theirs). None (the default) adds none."""
         return None
 
     # ----- training -----------------------------------------------------------------------------
@@ -222,15 +219,7 @@ class GAN(keras.Model):
         # Critic penalties first, then joint ones: the order schemes.joint_step returns their values in.
         self.penalties = sorted(self.penalties, key=lambda pair: pair[0].joint)
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
-        per_sample = [p.name for p, _ in self.penalties if p.per_sample]
-        if per_sample and any(isinstance(layer, keras.layers.BatchNormalization)
-                              for layer in self.discriminator._flatten_layers()):
-            warn(f"penalty {', '.join(per_sample)} with batch normalisation in the critic: batch norm mixes the "
-                 "samples whose gradients the penalty measures (WGAN-GP paper); pick a critic option without it "
-                 "(see the model's --set keys in 'img2img models')")
-        if any(p.joint for p, _ in self.penalties) and isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
-            raise Img2ImgError("joint-gradient penalties (consensus) do not support float16 loss scaling; "
-                               "use --precision float32")
+        check_penalties_fit(self)
         # Whether the loss estimates a divergence worth logging (the f-GAN bound): update estimate_tracker then.
         self.logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
 
@@ -251,7 +240,10 @@ class GAN(keras.Model):
         """Generator updates done so far; saved with the optimiser, so it survives resume."""
         return int(self.g_optimizer.iterations.numpy())
 
-    def _critic(self, labels: Any | None) -> Any:
+    def critic_for(self, labels: Any | None) -> Any:
+        """The discriminator as a function of images alone, conditioned on ``labels``: the form losses and
+        penalties differentiate."""
+
         def critic(images: Any) -> Any:
             out = self.discriminator(self.discriminator_inputs(images, labels), training=True)
             return ops.cast(out, "float32")
@@ -267,14 +259,12 @@ class GAN(keras.Model):
         """(total, loss, penalty values, critic outputs on real, on fake): the configured adversarial loss of
         ``critic`` plus its weighted critic penalties. Call inside the tape that differentiates them.
 
-        With mismatched conditions, the fake side holds the generated images and, in equal number, real
-        images under wrong conditions: every loss averages each side, so each kind weighs one half."""
+        With ``extra_fake_outputs``, the fake side holds the generated images and those extra samples: every
+        loss averages each side, so with as many extras as fakes each kind weighs one half."""
         real_out = critic(real)
         fake_out = critic(fake)
-        wrong = self.mismatched_conditions(labels) if labels is not None else None
-        fake_side = fake_out
-        if wrong is not None:
-            fake_side = ops.concatenate([self._critic(wrong)(real), fake_out], axis=0)
+        extra = self.extra_fake_outputs(real, labels)
+        fake_side = fake_out if extra is None else ops.concatenate([extra, fake_out], axis=0)
         d_loss = self.adversarial_loss.discriminator_loss(real_out, fake_side)
         values = [weight * penalty(critic, real, fake, self.seed_generator)
                   for penalty, weight in self.penalties if not penalty.joint]
@@ -292,10 +282,9 @@ class GAN(keras.Model):
         losses = self.generator.losses
         return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses])) if losses else 0.0
 
-
     def train_step(self, data: Any) -> dict[str, Any]:
         real, labels = (data[0], data[1]) if isinstance(data, tuple | list) else (data, None)
-        critic = self._critic(labels)
+        critic = self.critic_for(labels)
         joint = any(penalty.joint for penalty, _ in self.penalties)
         for _ in range(self.n_critic - 1 if joint else self.n_critic):
             d_loss, penalty_values, estimate = critic_step(self, critic, real, labels)

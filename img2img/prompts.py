@@ -56,8 +56,8 @@ def prompt_paths(prompts: list[str], count: int, out: Path) -> list[list[Path]]:
 def draw_prompts(model: Path, prompts: list[str], count: int, out: Path, *, seed: int, overwrite: bool,
                  plugins: PluginManager) -> list[Path]:
     """Write ``count`` images per prompt into ``out``; returns the files written."""
-    from img2img.generate import refuse_existing, write_images
     from img2img.runs import latent_vectors, load_generator, run_model_class
+    from img2img.samples import refuse_existing, write_images
     from img2img.text_encoding import encode_texts, run_text_encoder
 
     run = RunDirectory.open(model, option="--model")

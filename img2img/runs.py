@@ -273,6 +273,10 @@ def load_network(path: Path) -> Any:
 
 
 def latent_vectors(config: dict[str, Any], count: int, seed: int) -> np.ndarray:
-    """z for ``count`` samples: the same seed always draws the same vectors."""
-    latent_dim = int(config["settings"].get("latent_dim", 100))
+    """z for ``count`` samples: the same seed always draws the same vectors. Their size is the model's
+    ``latent_dim`` option, which every model that samples from noise declares."""
+    if "latent_dim" not in config["settings"]:
+        raise Img2ImgError(f"model {config['model']['name']!r} has no latent_dim option, so it does not sample "
+                           "from noise; use 'img2img translate' if it maps images")
+    latent_dim = int(config["settings"]["latent_dim"])
     return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)

@@ -10,8 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import tensorflow as tf
 from keras import ops
+
+from img2img.console import warn
+from img2img.errors import Img2ImgError
+
+
+def check_penalties_fit(model: Any) -> None:
+    """Refuse or warn at compile time about penalties the model's critic or optimiser cannot serve."""
+    per_sample = [p.name for p, _ in model.penalties if p.per_sample]
+    if per_sample and any(isinstance(layer, keras.layers.BatchNormalization)
+                          for layer in model.discriminator._flatten_layers()):
+        warn(f"penalty {', '.join(per_sample)} with batch normalisation in the critic: batch norm mixes the "
+             "samples whose gradients the penalty measures (WGAN-GP paper); pick a critic option without it "
+             "(see the model's --set keys in 'img2img models')")
+    if any(p.joint for p, _ in model.penalties) and isinstance(model.d_optimizer,
+                                                               keras.optimizers.LossScaleOptimizer):
+        raise Img2ImgError("joint-gradient penalties (consensus) do not support float16 loss scaling; "
+                           "use --precision float32")
 
 
 def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any]:

@@ -74,6 +74,19 @@ class ModelContract:
         return history.history
 
     # ----- the contract ------------------------------------------------------------------------
+    def test_declared_defaults_name_real_options(self) -> None:
+        """A misspelt key in ``training_defaults`` would otherwise be dropped without a word, and the model
+        would train with the base's (Keras') optimiser defaults instead of its paper's."""
+        from img2img.options import Option
+
+        model_cls = self.plugin_manager().models.get(self.model)
+        options = model_cls.all_options()
+        unknown = sorted(set(model_cls.training_defaults) - set(options))
+        assert not unknown, f"{self.model}: training_defaults names no option: {unknown}; options: {sorted(options)}"
+        for key, value in model_cls.training_defaults.items():
+            option: Option = options[key]
+            option.check(key, value)
+
     def test_one_step_with_every_loss_and_a_penalty(self) -> None:
         from img2img.errors import Img2ImgError
 

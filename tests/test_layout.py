@@ -48,12 +48,18 @@ def test_model_plugins_use_no_private_member_of_the_base_gan():
                and not n.name.startswith("__")}
     private |= {t.attr for n in ast.walk(gan) if isinstance(n, ast.Assign) for t in n.targets
                 if isinstance(t, ast.Attribute) and t.attr.startswith("_") and not t.attr.startswith("__")}
-    assert "_critic" in private  # the check sees the base's private members
-    for path in sorted((REPO / "plugins").rglob("*.py")):
-        tree = ast.parse(path.read_text())
+
+    def borrowed(source: str, private: set[str]) -> set[str]:
+        """Private base members ``source`` uses on self without defining them itself."""
+        tree = ast.parse(source)
         own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
         own |= {t.attr for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
                 if isinstance(t, ast.Attribute)}
         used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                 and isinstance(n.value, ast.Name) and n.value.id == "self"}
-        assert not (used & private) - own, (path, sorted((used & private) - own))
+        return (used & private) - own
+
+    # The check catches a borrowed private member (the base has none left today; it may gain some).
+    assert borrowed("class M:\n    def step(self):\n        return self._critic(1)\n", {"_critic"}) == {"_critic"}
+    for path in sorted((REPO / "plugins").rglob("*.py")):
+        assert not borrowed(path.read_text(), private), (path, sorted(borrowed(path.read_text(), private)))

@@ -281,3 +281,28 @@ def test_install_refuses_pypis_unrelated_img2img(cli_run, given):
 def test_uninstall_protects_img2img_itself(cli_run, given):
     result = cli_run("uninstall", "-y", given, expect=2)
     assert "refusing to uninstall img2img itself" in result.output and "pip uninstall img2img-gan" in result.output
+
+
+def test_a_model_that_samples_noise_must_declare_latent_dim():
+    """No hidden fallback size for z: a model without the option is told to add it, by name."""
+    import keras
+
+    from img2img import GAN, Img2ImgError
+    from img2img.runs import latent_vectors
+
+    class NoLatent(GAN):
+        name = "no-latent"
+
+        def build_generator(self):
+            z = keras.Input((4,))
+            return keras.Model(z, keras.layers.Dense(1)(z))
+
+        def build_discriminator(self):
+            x = keras.Input((4,))
+            return keras.Model(x, keras.layers.Dense(1)(x))
+
+    with pytest.raises(Img2ImgError, match="'no-latent' samples latent vectors but declares no latent_dim"):
+        NoLatent(image_size=4, channels=1).sample_latent(2)
+    with pytest.raises(Img2ImgError, match="model 'no-latent' has no latent_dim option"):
+        latent_vectors({"model": {"name": "no-latent"}, "settings": {}}, 2, seed=0)
+    assert latent_vectors({"model": {"name": "x"}, "settings": {"latent_dim": 3}}, 2, seed=0).shape == (2, 3)

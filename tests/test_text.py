@@ -119,12 +119,14 @@ def test_matching_aware_critic_pairs_images_with_other_captions(plugins):
                                           text_code=4)
     text = np.repeat(np.eye(5, dtype=np.float32)[:3], [3, 1, 2], axis=0)  # 6 rows, 3 distinct captions
     for _ in range(5):
-        wrong = keras.ops.convert_to_numpy(model.mismatched_conditions(text))
+        wrong = keras.ops.convert_to_numpy(model.mismatched_captions(text))
         assert not (wrong == text).all(axis=1).any()  # no image keeps its own caption
         assert all(any((w == t).all() for t in text) for w in wrong)  # wrong ones are real captions of the batch
     off = plugins.models.get("gan-cls")(image_size=16, channels=3, text_dim=5, filters=8, latent_dim=8,
                                         text_code=4, matching_aware=False)
-    assert off.mismatched_conditions(text) is None
+    images, text = keras.ops.zeros((6, 16, 16, 3)), keras.ops.convert_to_tensor(text)
+    assert off.extra_fake_outputs(images, text) is None
+    assert tuple(model.extra_fake_outputs(images, text).shape) == (6, 1)  # one critic output per real image
 
 
 def test_prompts_draw_different_images_named_by_index_and_slug(cli_run, text_run, tmp_path):

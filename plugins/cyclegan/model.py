@@ -60,8 +60,9 @@ class CycleGAN(GAN):
                              "randomly cropped (reference 286/256); 1 = flips only, at the images' own scale",
                              minimum=1),
     }
-    # The reference schedule: 100 epochs at the full rate, then 100 of linear decay to zero.
-    training_defaults = {"lr_constant_epochs": 100, "lr_decay_epochs": 100}
+    # The reference optimiser (reference.md: Adam 2e-4, betas 0.5 and 0.999) and schedule: 100 epochs at the
+    # full rate, then 100 of linear decay to zero.
+    training_defaults = {"lr": 2e-4, "beta_1": 0.5, "lr_constant_epochs": 100, "lr_decay_epochs": 100}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -35,6 +35,7 @@ class DCGAN(GAN):
     name = "dcgan"
     description = "DCGAN (Radford et al. 2016): unconditional images from noise, 16-128 px, 1 or 3 channels"
     default_loss = "gan"
+    training_defaults = {"lr": 2e-4, "beta_1": 0.5}  # reference.md, DCGAN: Adam 2e-4, beta_1 0.5
     options = {
         "latent_dim": Option(100, "size of z ~ N(0, I)", minimum=1),
         "filters": Option(64, "filters of D's first and G's last hidden layer; doubles per resolution", minimum=1),

@@ -66,10 +66,15 @@ class GANCLS(DCGAN):
         x = layers.LeakyReLU(0.2)(x)
         return keras.Model([image, text], self.logit_from(layers.Flatten()(x)), name="discriminator")
 
-    def mismatched_conditions(self, labels: Any) -> Any | None:
-        """For each image, a random caption embedding of another batch element that differs from its own."""
-        if not self.settings["matching_aware"]:
+    def extra_fake_outputs(self, real: Any, labels: Any | None) -> Any | None:
+        """The matching-aware term (GAN-CLS, reference.md): real images under captions that are not theirs
+        count as fakes."""
+        if labels is None or not self.settings["matching_aware"]:
             return None
+        return self.critic_for(self.mismatched_captions(labels))(real)
+
+    def mismatched_captions(self, labels: Any) -> Any:
+        """For each image, a random caption embedding of another batch element that differs from its own."""
         n = ops.shape(labels)[0]
         distance = ops.sum(ops.square(ops.expand_dims(labels, 1) - ops.expand_dims(labels, 0)), axis=-1)
         different = ops.cast(distance > 1e-8, "float32")

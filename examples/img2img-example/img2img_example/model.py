@@ -11,6 +11,7 @@ class MLPGAN(GAN):
     description = "two-layer perceptron generator and critic for images up to 32 px (example plugin)"
     default_loss = "least-squares-example"
     default_image_size = 16
+    training_defaults = {"lr": 2e-4, "beta_1": 0.5}  # Adam as DCGAN trains it
     options = {
         "latent_dim": Option(32, "size of z"),
         "hidden": Option(128, "units in each hidden layer"),

@@ -1,0 +1,25 @@
+"""The options the trainer gives every model through ``--set``. Their defaults are Keras' own optimiser
+defaults; a model declares its paper's in ``GAN.training_defaults``, and a loss's optimiser defaults and the
+user's ``--set`` come after it."""
+
+from __future__ import annotations
+
+from img2img.options import Option
+
+TRAINER_OPTIONS: dict[str, Option] = {
+    "optimizer": Option("adam", "optimizer for both players", ("adam", "rmsprop")),
+    "lr": Option(1e-3, "learning rate of both players", minimum=0),
+    "d_lr": Option(0.0, "critic learning rate; 0 means use lr", minimum=0),
+    "beta_1": Option(0.9, "Adam beta_1", minimum=0, maximum=1),
+    "beta_2": Option(0.999, "Adam beta_2", minimum=0, maximum=1),
+    "n_critic": Option(1, "critic updates per generator update", minimum=1),
+    "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts", minimum=0),
+    "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
+                              minimum=0),
+    "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
+                          ("auto", "true", "false"), resumable=True),
+    "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
+                       "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),
+    "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
+                               minimum=0, resumable=True),
+}
