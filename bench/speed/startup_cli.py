@@ -6,8 +6,8 @@ prints each figure and the median. ``--baseline TREE`` also runs another checkou
 ``git worktree add /tmp/before COMMIT``), alternating with this one so both see the same machine load, and
 prints the ratio of the medians.
 
-    python bench/startup_cli.py --repeats 5
-    python bench/startup_cli.py --repeats 5 --baseline /tmp/before
+    python -m bench.speed.startup_cli --repeats 5
+    python -m bench.speed.startup_cli --repeats 5 --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -21,28 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-# The installed package names and the folders they come from (pyproject.toml's package-dir).
-PACKAGE_FOLDERS = {"img2img": "img2img", "img2img_plugins": "plugins", "img2img_models": "models"}
-
-
-def import_path(tree: Path, scratch: Path) -> str:
-    """A folder that makes ``tree``'s packages shadow the installed ones, entry points included."""
-    folder = scratch / f"path-{tree.name}"
-    folder.mkdir()
-    for package, source in PACKAGE_FOLDERS.items():
-        (folder / package).symlink_to(tree / source)
-    return str(folder)
-
-
-def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None]:
-    """Label -> PYTHONPATH of each img2img to run: the baseline checkout first (when given), then this one."""
-    trees: dict[str, str | None] = {"this checkout": None}
-    if baseline:
-        trees = {f"baseline {baseline}": import_path(baseline.resolve(), scratch), **trees}
-    return trees
+from bench.harness import compared_trees, cpu_description
 
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
@@ -68,8 +47,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
-    from real_data import emoji_code_points, emoji_folders
+    from bench.data import emoji_code_points, emoji_folders
 
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)

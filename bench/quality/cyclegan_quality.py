@@ -7,7 +7,7 @@ with its own colour emoji (mean L1 and SSIM on [0, 1] pixels), and the translati
 held-out colour emoji is computed on features of a named extractor. Two baselines: the input unchanged,
 and every pixel filled with the training colour set's per-channel mean.
 
-    python bench/cyclegan_quality.py --steps 4000 --out bench/results
+    python -m bench.quality.cyclegan_quality --steps 4000 --out bench/results
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from bench.data import load_emoji as load_folder
+from bench.harness import REPO, cpu_description
 
 SIZE = 64
 LINE_ART = {  # where domain A comes from, as the report and the model card name it
@@ -35,19 +35,12 @@ FEATURE_SIZE = 150  # InceptionV3 needs at least 75 px
 
 
 def write_style(folder: Path, points: list[int], style: str) -> Path:
-    from real_data import render_emoji
+    from bench.data import render_emoji
 
     folder.mkdir(parents=True, exist_ok=True)
     for cp in points:
         render_emoji(cp, SIZE, style).save(folder / f"{cp:x}.png")
     return folder
-
-
-def load_folder(folder: Path, points: list[int]) -> np.ndarray:
-    from PIL import Image
-
-    return np.stack([np.asarray(Image.open(folder / f"{cp:x}.png").convert("RGB"), np.float32) / 255.0
-                     for cp in points])
 
 
 def feature_extractor() -> tuple[str, object]:
@@ -169,8 +162,9 @@ def main() -> None:
     parser.add_argument("--ship", metavar="NAME", help="also write the trained line-art -> colour generator, "
                         "with a model card holding these scores, to models/NAME (the shipped pretrained models)")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
-    from real_data import emoji_code_points, split_code_points
+    from bench.data import emoji_code_points, split_code_points
 
     held, train_a, train_b = split_code_points(emoji_code_points(), args.seed)
     work = args.work
@@ -236,7 +230,7 @@ def main() -> None:
         f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}"
         f"{''.join(', ' + x for x in args.settings)}, "
         f"{train_seconds / 60:.1f} min on this machine's CPU "
-        f"(`python bench/cyclegan_quality.py {' '.join(sys.argv[1:])}`).",
+        f"(`python -m bench.quality.cyclegan_quality {' '.join(sys.argv[1:])}`).",
         f"KID features: {name}; 100 subsets of 100.", "", *lines, "",
         f"Beats both baselines on all three: {'yes' if beats else 'no'}.", ""])
     print(report)

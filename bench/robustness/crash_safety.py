@@ -12,7 +12,7 @@ command again to the end. A trial is:
 The goal is every trial finished and none corrupt. Results go to a JSON-lines file one trial at a time, so
 a stopped benchmark continues where it was with the same command:
 
-    python bench/crash_safety.py --trials 20 --out bench-work/crash
+    python -m bench.robustness.crash_safety --trials 20 --out bench-work/crash
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from bench.harness import REPO, cpu_description
 
 MODELS = {
     # 300 steps, 5 an epoch: 60 checkpoints, and training takes most of the run's time, start-up the rest.
@@ -41,19 +40,8 @@ MODELS = {
 }
 
 
-def cpu_description() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    extras = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
-    return f"{name} ({os.cpu_count()} cores; {', '.join(extras) or 'no AVX2'})"
-
-
 def data_for(model: str, work: Path) -> list[str]:
-    from real_data import digits_folder, emoji_code_points, emoji_folders
+    from bench.data import digits_folder, emoji_code_points, emoji_folders
 
     if model == "dcgan":
         folder = work / "digits"

@@ -11,7 +11,7 @@ on the truth's background; and reference rows that price each kind of error: the
 art's ink drawn over it, with its colour spread 1 px outwards, with one hue everywhere, and the translation
 with only its ink pixels replaced by the truth.
 
-    python bench/cyclegan_ssim_probe.py bench-work/cyclegan-quality-traced
+    python -m bench.quality.cyclegan_ssim_probe bench-work/cyclegan-quality-traced
 """
 
 from __future__ import annotations
@@ -22,16 +22,20 @@ from pathlib import Path
 import numpy as np
 
 # cyclegan_quality puts tests/ on the path
-from cyclegan_quality import FLAT_VARIANCE, load_folder, pixel_scores, run_translator, ssim_map
+from bench.data import load_emoji as load_folder
+from bench.harness import cpu_description
+from bench.quality.cyclegan_quality import FLAT_VARIANCE, pixel_scores, run_translator, ssim_map
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("work", type=Path, help="the --work folder of a finished cyclegan_quality.py run")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
-    from real_data import emoji_code_points, split_code_points
     from scipy import ndimage
+
+    from bench.data import emoji_code_points, split_code_points
 
     held_out, _, _ = split_code_points(emoji_code_points(), 0)
     line = load_folder(args.work / "test" / "line", held_out)

@@ -7,9 +7,9 @@ colour emoji, which uses no held-out truth and so could pick a checkpoint honest
 the generator whose weights are the mean of the newest K checkpoints' (stochastic weight averaging, Izmailov
 et al. 2018): does averaging over the plateau's oscillation give a smoother, better translator?
 
-    python bench/cyclegan_quality.py --line-art traced --steps 3000 --steps-per-epoch 150 --batch-size 4 \\
+    python -m bench.quality.cyclegan_quality --line-art traced --steps 3000 --steps-per-epoch 150 --batch-size 4 \\
         --set upsampling=resize --set lambda_identity=0 --set keep_checkpoints=0 --work bench-work/traj
-    python bench/cyclegan_checkpoint_scores.py bench-work/traj --average 3 5 10 20
+    python -m bench.quality.cyclegan_checkpoint_scores bench-work/traj --average 3 5 10 20
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from cyclegan_quality import feature_extractor, load_folder, run_translator, scores  # puts tests/ on the path
+
+from bench.data import load_emoji as load_folder
+from bench.harness import cpu_description
+from bench.quality.cyclegan_quality import feature_extractor, run_translator, scores
 
 
 def main() -> None:
@@ -28,11 +31,11 @@ def main() -> None:
     parser.add_argument("--average", type=int, nargs="*", default=[], metavar="K",
                         help="also score the mean weights of the newest K checkpoints, for each K given")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
     if any(k < 1 for k in args.average):
         parser.error("--average takes checkpoint counts of 1 or more")
 
-    from real_data import emoji_code_points, split_code_points
-
+    from bench.data import emoji_code_points, split_code_points
     from img2img.metrics import kernel_inception_distance
 
     held_out, _, train_b = split_code_points(emoji_code_points(), 0)

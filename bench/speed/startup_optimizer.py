@@ -5,7 +5,7 @@ report gives graph ops, the median seconds to trace the step (as fit does: optim
 to run it the first time, and per later step, and the FusedAdam / Adam ratio of each. The measuring and
 the alternation are shared with ``instance_norm_ab.py``.
 
-    python bench/startup_optimizer.py --size 64 --blocks 6 --repeats 3
+    python -m bench.speed.startup_optimizer --size 64 --blocks 6 --repeats 3
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+
+from bench.harness import cpu_description
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -84,6 +86,7 @@ def arguments(doc: str | None) -> argparse.ArgumentParser:
 
 def main() -> None:
     args = arguments(__doc__).parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
     from img2img.devices import set_graph_optimizer
     from img2img.keras_import import import_keras

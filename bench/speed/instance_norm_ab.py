@@ -5,15 +5,16 @@ graph ops and seconds to trace the training step (as fit does: no autograph), it
 training step (median of ``--steps``), and one generator forward pass (batch 1, as ``translate`` runs it);
 then the fused / Keras ratio of each. The measuring is ``startup_optimizer.py``'s.
 
-    python bench/instance_norm_ab.py --size 64 --blocks 6 --repeats 3
-    python bench/instance_norm_ab.py --size 128 --blocks 9 --repeats 3
+    python -m bench.speed.instance_norm_ab --size 64 --blocks 6 --repeats 3
+    python -m bench.speed.instance_norm_ab --size 128 --blocks 9 --repeats 3
 """
 
 from __future__ import annotations
 
 import os
 
-from startup_optimizer import COLUMNS, arguments, compare, measure, print_comparison
+from bench.harness import cpu_description
+from bench.speed.startup_optimizer import COLUMNS, arguments, compare, measure, print_comparison
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--steps", type=int, default=6)
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
     from img2img.devices import set_graph_optimizer
     from img2img.keras_import import import_keras

@@ -7,7 +7,7 @@ classifier scores generated images per requested class (chance: 10 %). Text is s
 to the class names it was trained on, and paraphrases it never saw. Needs `apt-get install
 dataset-fashion-mnist`. Writes a markdown report and sample grids (one row per class) to --out.
 
-    python bench/conditional_quality.py --steps 1500
+    python -m bench.quality.conditional_quality --steps 1500
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fashion_mnist_folder import CLASSES, SOURCE, read_idx  # noqa: E402
+from bench.data import FASHION_CLASSES as CLASSES
+from bench.data import fashion_mnist
+from bench.harness import cpu_description
 
 PARAPHRASES = {
     "t-shirt": "a short-sleeved cotton tee", "trouser": "a pair of long pants", "pullover": "a warm knitted sweater",
@@ -33,16 +34,11 @@ PARAPHRASES = {
 }
 
 
-def load(split: str) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(SOURCE / f"{split}-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    return images, read_idx(SOURCE / f"{split}-labels-idx1-ubyte.gz", 8)
-
-
 def train_classifier(epochs: int) -> tuple[object, float]:
     import keras
 
-    x, y = load("train")
-    xt, yt = load("t10k")
+    x, y = fashion_mnist("train")
+    xt, yt = fashion_mnist("t10k")
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
@@ -58,7 +54,7 @@ def train_classifier(epochs: int) -> tuple[object, float]:
 
 
 def write_folder(root: Path, count: int) -> None:
-    images, labels = load("train")
+    images, labels = fashion_mnist("train")
     for name in CLASSES:
         (root / name).mkdir(parents=True, exist_ok=True)
     for i in range(count):
@@ -94,8 +90,8 @@ def main() -> None:
     parser.add_argument("--classifier-epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/conditional-quality"))
     args = parser.parse_args()
-    if not SOURCE.is_dir():
-        raise SystemExit(f"{SOURCE} not found: apt-get install dataset-fashion-mnist")
+    print(f"CPU: {cpu_description()}", flush=True)
+    fashion_mnist("t10k")  # fails now, with the package to install, rather than after training
     args.out.mkdir(parents=True, exist_ok=True)
     classifier, real_accuracy = train_classifier(args.classifier_epochs)
     lines = [f"# Conditional quality on Fashion-MNIST (28 px, {args.train_images} training images, "
@@ -138,8 +134,8 @@ def main() -> None:
                      + " | ".join(f"{results[t][k]:.0%}" for t in results) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(results[t]):.1%}**" for t in results) + " |")
     lines += ["", "Training time on this machine: " + ", ".join(f"{m} {t / 60:.1f} min" for m, t in times.items()),
-              "", f"Command: `python bench/conditional_quality.py --steps {args.steps} --batch-size {args.batch_size} "
-              f"--train-images {args.train_images}`"]
+              "", f"Command: `python -m bench.quality.conditional_quality --steps {args.steps} "
+              f"--batch-size {args.batch_size} --train-images {args.train_images}`"]
     for title, rows in grids.items():
         name = title.replace(" ", "-").replace(",", "").replace("--", "")
         grid(rows, args.out / f"{name}.png")

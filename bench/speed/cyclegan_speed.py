@@ -6,14 +6,13 @@ user runs it).
 Reference figures from this 2-core machine kind are in reference.md ("Compute figures"): PyTorch CycleGAN
 1.29 / 4.04 / 5.44 s per step and keras-io 1.40 / 5.20 / 6.38 s per step (64/6, 128/6, 128/9; batch 1).
 
-    python bench/cyclegan_speed.py --steps 10 --out bench/results
+    python -m bench.speed.cyclegan_speed --steps 10 --out bench/results
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from bench.harness import REPO, cpu_description
 
 CONFIGS = [(64, 6), (128, 6), (128, 9)]
 PEERS = {(64, 6): (1.29, 1.40), (128, 6): (4.04, 5.20), (128, 9): (5.44, 6.38)}  # PyTorch, keras-io (s/step)
@@ -110,8 +108,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
-    from real_data import emoji_code_points, emoji_folders
+    from bench.data import emoji_code_points, emoji_folders
 
     rows = []
     variants = [(False, True), (False, False), (True, False)]  # (XLA, Grappler)
@@ -136,7 +135,7 @@ def main() -> None:
                      f"| {f['gflops_per_s']:.1f} | {f['first']:.1f} | {f['start']:.1f} |")
     write_table(args.out / "cyclegan_speed.md", lines,
                 "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
-                f"`python bench/cyclegan_speed.py --steps {args.steps}`; 'vs' columns are peer s/step divided by "
+                f"`python -m bench.speed.cyclegan_speed --steps {args.steps}`; 'vs' columns are peer s/step divided by "
                 "ours (reference.md). The default on a CPU is XLA off, Grappler off.")
 
 

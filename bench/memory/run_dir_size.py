@@ -5,8 +5,8 @@ real emoji (so the default three checkpoints are kept) and prints the folder's s
 TREE`` runs another checkout of img2img the same way (``git worktree add /tmp/before COMMIT``), for a
 before/after ratio measured on this machine in this run.
 
-    python bench/run_dir_size.py --epochs 5
-    python bench/run_dir_size.py --epochs 5 --baseline /tmp/before
+    python -m bench.memory.run_dir_size --epochs 5
+    python -m bench.memory.run_dir_size --epochs 5 --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from startup_cli import compared_trees  # puts tests/ on the path
+from bench.harness import compared_trees, cpu_description
 
 
 def folder_sizes(run: Path) -> dict[str, int]:
@@ -48,8 +48,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
-    from real_data import emoji_code_points, emoji_folders
+    from bench.data import emoji_code_points, emoji_folders
 
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)

@@ -5,7 +5,7 @@ single 8-step figure moves by 10-15 % between runs, which is as large as the eff
 script repeats the comparison with alternating fresh processes and reports medians and their ratio, which is
 what the default (Grappler off on CPUs) rests on.
 
-    python bench/grappler_ab.py --repeats 3 --steps 8
+    python -m bench.speed.grappler_ab --repeats 3 --steps 8
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cyclegan_speed import CONFIGS, REPO, measure, on, write_table
+from bench.harness import cpu_description
+from bench.speed.cyclegan_speed import CONFIGS, REPO, measure, on, write_table
 
 
 def one(size: int, blocks: int, grappler: bool, steps: int) -> None:
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--one", nargs=3, type=int, metavar=("SIZE", "BLOCKS", "GRAPPLER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
     if args.one:
         one(args.one[0], args.one[1], bool(args.one[2]), args.steps)
         return
@@ -40,8 +42,8 @@ def main() -> None:
     for repeat in range(args.repeats):
         for size, blocks in CONFIGS:
             for grappler in (True, False):
-                command = [sys.executable, __file__, "--steps", str(args.steps), "--one", str(size), str(blocks),
-                           str(int(grappler))]
+                command = [sys.executable, "-m", "bench.speed.grappler_ab", "--steps", str(args.steps),
+                           "--one", str(size), str(blocks), str(int(grappler))]
                 output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
                 figures = json.loads(output.strip().splitlines()[-1])
                 results.setdefault((size, blocks, grappler), []).append(figures)
@@ -59,8 +61,8 @@ def main() -> None:
                      f"| {statistics.median(f['first'] for f in with_off):.1f} |")
     write_table(args.out / "grappler_ab.md", lines,
                 f"CycleGAN training step, batch 1, filters 64, XLA off; medians of {args.repeats} alternating fresh "
-                f"processes, {args.steps} timed steps each.\n`python bench/grappler_ab.py --repeats {args.repeats} "
-                f"--steps {args.steps}`")
+                f"processes, {args.steps} timed steps each.\n"
+                f"`python -m bench.speed.grappler_ab --repeats {args.repeats} --steps {args.steps}`")
 
 
 if __name__ == "__main__":

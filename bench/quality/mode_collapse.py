@@ -4,7 +4,7 @@ For each configuration and seed, trains the toy-mlp model, draws 2,500 samples a
 covered and the share of high-quality samples (within 3 sigma of a mode), as in the VEEGAN and PacGAN
 papers' tables; writes a markdown table and a PNG of scatter plots (seed 0) to --out.
 
-    python bench/mode_collapse.py --data ring8 --steps 3000 --seeds 0 1 2 --out bench/results
+    python -m bench.quality.mode_collapse --data ring8 --steps 3000 --seeds 0 1 2 --out bench/results
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.harness import cpu_description
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="labels to run (default: all)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
+    print(f"CPU: {cpu_description()}", flush=True)
 
     from PIL import Image
 

@@ -1,0 +1,114 @@
+"""What every benchmark shares: where results go, the CPU line it prints, timing, peak memory, tables.
+
+A figure is only ever compared with one measured in the same run on the same machine, so each script
+prints ``cpu_description()`` before its figures and writes it into the tables it keeps.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+WORK = REPO / "bench-work"  # gitignored scratch space for long runs that resume
+
+# Run in a child interpreter (python -c PEAK_RSS_CHILD + code): prints "PEAK_KB n" to stderr at exit.
+PEAK_RSS_CHILD = """
+import atexit, sys
+def _peak():
+    value = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
+    print(f"PEAK_KB {value}", file=sys.stderr)
+atexit.register(_peak)
+"""
+
+
+def cpu_description() -> str:
+    """'model name (N cores; avx2, avx512f, amx_tile)': machines of one kind are not one CPU."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    extras = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
+    return f"{name} ({os.cpu_count()} cores; {', '.join(extras) or 'no AVX2'})"
+
+
+def announce(title: str) -> str:
+    """Print what runs, where, with which command; returns the line for a results file."""
+    line = f"{title}: `python -m {command_of_caller()}` on {cpu_description()}, {time.strftime('%Y-%m-%d')}"
+    print(line, flush=True)
+    return line
+
+
+def command_of_caller() -> str:
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    module = spec.name if spec else Path(sys.argv[0]).stem
+    return " ".join([module, *sys.argv[1:]])
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn`` takes."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    return statistics.median(timed(fn) for _ in range(repeats))
+
+
+def peak_kb(stderr: str) -> int:
+    """The ``PEAK_KB`` line a ``PEAK_RSS_CHILD`` process printed."""
+    return int(next(line.split()[1] for line in stderr.splitlines() if line.startswith("PEAK_KB")))
+
+
+def print_peak_table(counted: str, rows: list[tuple[int, float, float]]) -> None:
+    """Rows of (count, peak MiB, items/s) for N and 10 N inputs, and the ratio of the peaks that the
+    flat-memory claims are judged by."""
+    print(f"| {counted} | peak RSS (MiB) | images/s |\n|---|---|---|")
+    for count, peak, rate in rows:
+        print(f"| {count} | {peak:.0f} | {rate:.1f} |")
+    print(f"peak memory ratio for {rows[1][0] // rows[0][0]}x the {counted}: {rows[1][1] / rows[0][1]:.3f}")
+
+
+def markdown_table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]:
+    header = list(header)
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]
+
+
+def write_result(path: Path, lines: Iterable[str]) -> Path:
+    """A results file (markdown), written whole; prints where it went."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+# The installed package names and the folders they come from (pyproject.toml's package-dir).
+PACKAGE_FOLDERS = {"img2img": "img2img", "img2img_plugins": "plugins", "img2img_models": "models"}
+
+
+def import_path(tree: Path, scratch: Path) -> str:
+    """A folder that makes another checkout ``tree``'s packages (``git worktree add /tmp/before COMMIT``)
+    shadow the installed ones, entry points included: put it on PYTHONPATH."""
+    folder = scratch / f"path-{tree.name}"
+    folder.mkdir()
+    for package, source in PACKAGE_FOLDERS.items():
+        (folder / package).symlink_to(tree / source)
+    return str(folder)
+
+
+def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None]:
+    """Label -> PYTHONPATH of each img2img to run: the baseline checkout first (when given), then this one."""
+    trees: dict[str, str | None] = {"this checkout": None}
+    if baseline:
+        trees = {f"baseline {baseline}": import_path(baseline.resolve(), scratch), **trees}
+    return trees
