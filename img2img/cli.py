@@ -167,7 +167,8 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="A run directory or the name of a shipped model: an image-to-image model, or a text-to-image "
               "one for --prompt. Default for images: the shipped default model (see 'img2img models').")
-@click.option("--direction", default="a2b", show_default=True, help="a2b (--data -> --data-b) or b2a.")
+@click.option("--direction", help="a2b (--data -> --data-b) or b2a; default: the run's first (a2b for "
+              "cyclegan, the trained one for pix2pix).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True,
               help="Output folder; never an input folder.")
 @click.option("--size", type=click.IntRange(min=8), help="Scale each image's shorter side to this many pixels "
@@ -188,7 +189,7 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
               help="Refuse (by name, before decoding) images whose header declares more pixels than this; the "
               "other files still convert.")
 @friendly_errors
-def translate(inputs: tuple[Path, ...], model_path: Path, direction: str, out: Path, size: int | None,
+def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None, out: Path, size: int | None,
               output_format: str, batch_size: int, prompts: tuple[str, ...], prompts_file: Path | None,
               count: int, seed: int, overwrite: bool, max_megapixels: float) -> None:
     """Translate image files and folders (searched recursively) into --out, or draw text prompts.

@@ -37,6 +37,9 @@ class GAN(keras.Model):
     default_loss: ClassVar[str] = "gan"
     default_image_size: ClassVar[int] = 64
     domains: ClassVar[int] = 1  # two-domain models (CycleGAN) take --data-b
+    # Two-domain models whose A and B images correspond (pix2pix): the trainer reads aligned pairs (A|B side
+    # by side, or --data and --data-b matched by name) instead of two independent streams.
+    paired: ClassVar[bool] = False
     conditional: ClassVar[bool] = False  # True: the generator takes class labels (generate --label)
     # True: the generator takes a text encoder's caption embeddings (translate --prompt); the trainer feeds
     # (image, embedding) batches and the run stores the encoder's name and dimension.
@@ -49,6 +52,9 @@ class GAN(keras.Model):
     # ``img2img translate`` uses them, and pads inputs to a multiple of ``size_multiple``.
     translations: ClassVar[dict[str, str]] = {}
     size_multiple: ClassVar[int] = 1
+    # The smallest side translate pads to; 0 means four times size_multiple. A model may set these three on
+    # the instance when they depend on the run (pix2pix's U-Net depth, its direction): runs store them.
+    translate_minimum: ClassVar[int] = 0
     # Defaults this model gives the trainer's options (a loss's optimiser defaults and --set come after).
     # The base options carry Keras' own optimiser defaults; a model declares its paper's here.
     training_defaults: ClassVar[dict[str, Any]] = {}
@@ -194,6 +200,11 @@ class GAN(keras.Model):
         """Critic outputs on further samples the loss scores as fakes, beside the generated ones (GAN-CLS's
         matching-aware critic scores real images under captions not theirs). None (the default) adds none."""
         return None
+
+    def generator_extra_loss(self, real: Any, fake: Any, labels: Any | None) -> Any:
+        """Terms of the generator's loss beside the adversarial one, from the real batch, the generated one
+        and their conditions (pix2pix's lambda x L1 to the paired target). 0 (the default) adds none."""
+        return 0.0
 
     # ----- training -----------------------------------------------------------------------------
     def compile(

@@ -3,7 +3,8 @@
 ``critic_step`` and ``generator_step`` alternate (``n_critic`` critic steps per generator step);
 ``joint_step`` updates both players at once for penalties on the joint gradient field (consensus
 optimisation). Each takes the model and uses only its public step API (``critic_losses``, ``fake_batch``,
-``generator_layer_losses``, the optimisers and the loss), so a scheme added here serves every model.
+``generator_layer_losses``, ``generator_extra_loss``, the optimisers and the loss), so a scheme added here
+serves every model.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, l
 
 
 def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
-    """One generator update against ``critic`` (plus what the generator's layers add): its loss."""
+    """One generator update against ``critic``, plus what the generator's layers add and the model's extra
+    terms. Returns the loss logged as g_loss: all but the extra terms, which a model logs itself (pix2pix's
+    l1_loss), so g_loss reads the same for every model."""
     with tf.GradientTape() as tape:
-        fake_out = critic(model.fake_batch(ops.shape(real)[0], labels, real.dtype))
-        g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
-        scaled = model.g_optimizer.scale_loss(g_loss)
+        fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
+        g_loss = model.adversarial_loss.generator_loss(critic(fake)) + model.generator_layer_losses()
+        scaled = model.g_optimizer.scale_loss(g_loss + model.generator_extra_loss(real, fake, labels))
     variables = model.generator_variables()
     model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
     return g_loss
@@ -66,8 +69,9 @@ def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, li
             fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
             total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
             g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
+            g_objective = g_loss + model.generator_extra_loss(real, fake, labels)  # logged: g_loss alone
         d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
-        g_grads = _zeros_for_none(inner.gradient(g_loss, g_vars), g_vars)
+        g_grads = _zeros_for_none(inner.gradient(g_objective, g_vars), g_vars)
         joint_values = [weight * penalty.joint_term(d_grads, g_grads)
                         for penalty, weight in model.penalties if penalty.joint]
         regulariser = sum(joint_values)

@@ -202,7 +202,7 @@ def save_image(pixels: np.ndarray, path: Path) -> None:
 class Translator:
     """A run's exported network for one direction, callable on [n, h, w, c] images of any size."""
 
-    def __init__(self, model: Path, direction: str, plugins: PluginManager) -> None:
+    def __init__(self, model: Path, direction: str | None, plugins: PluginManager) -> None:
         from img2img.runs import load_generator, run_model_class
 
         run = RunDirectory.open(model, option="--model")
@@ -213,12 +213,13 @@ class Translator:
         if not directions:
             raise Img2ImgError(f"--model {model}: model {name!r} generates images from noise and cannot translate "
                                "them; use 'img2img generate', or train an image-to-image model (see 'img2img models')")
+        direction = direction or next(iter(directions))  # the run's own direction (a2b for two-way models)
         if direction not in directions:
             raise Img2ImgError(f"--direction {direction}: model {name!r} offers {', '.join(directions)}")
         self.channels = int(config["channels"])
         network_multiple = int(config.get("translate", {}).get("size_multiple") or model_cls.size_multiple)
         self.multiple = math.lcm(network_multiple, SHAPE_BUCKET)
-        self.minimum = 4 * network_multiple
+        self.minimum = int(config.get("translate", {}).get("minimum_size") or 4 * network_multiple)
         self.network = load_generator(run, directions[direction])
         self.description = f"{name} {direction} ({run.path})"
         self._call = self._compile()

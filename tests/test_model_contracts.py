@@ -78,6 +78,16 @@ class TestCycleGAN(BuiltinContract):
         return digits[:32], digits[32:]  # domain A, domain B
 
 
+class TestPix2Pix(BuiltinContract):
+    model = "pix2pix"
+    options = {"image_size": 16, "channels": 1, "filters": 4, "d_filters": 4, "d_layers": 2}
+    batch_size = 2
+
+    def batch(self):
+        digits = _digits(16)
+        return digits[:32], digits[::-1][:32]  # (A, B) pairs: a digit and the digit it maps to
+
+
 class TestGANCLS(BuiltinContract):
     model = "gan-cls"
     options = {"image_size": 16, "channels": 1, "text_dim": 8, "filters": 8, "latent_dim": 8, "text_code": 4,

@@ -25,7 +25,7 @@ class FolderScan:
     grey: bool
 
 
-def _name_list(paths: list[Path], limit: int = 10) -> str:
+def name_list(paths: list[Path], limit: int = 10) -> str:
     shown = ", ".join(str(p) for p in paths[:limit])
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
@@ -58,7 +58,7 @@ def scan_folder(root: Path, option: str = "--data") -> FolderScan:
         image.close()
         files.append(path)
     if unreadable:
-        warn(f"skipping {len(unreadable)} unreadable image file(s): {_name_list(unreadable)}")
+        warn(f"skipping {len(unreadable)} unreadable image file(s): {name_list(unreadable)}")
     if not files:
         raise Img2ImgError(f"{option} {root}: none of the {len(candidates)} image files could be read")
     relative = [p.relative_to(root).parts for p in files]

@@ -92,7 +92,7 @@ def new_config(r: TrainRequest, plugins: PluginManager) -> dict[str, Any]:
     data_a, data_b = r.data, r.data_b
     if data_b is not None and model_cls.domains < 2:
         raise Img2ImgError(f"--data-b: model {r.model!r} trains on one domain; drop --data-b")
-    if data_b is None and model_cls.domains >= 2:
+    if data_b is None and model_cls.domains >= 2 and not model_cls.paired:  # paired: A|B side by side
         pair = domain_pair(r.data, plugins.datasets)
         if pair is None:
             raise Img2ImgError(

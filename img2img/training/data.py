@@ -55,6 +55,9 @@ def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginMa
             data.dataset = random_crop_flip(data.dataset, size, data.channels, seed, flip, offset=skip)
         return data
 
+    if model_cls.paired:
+        return load_pairs(config, DataRequest(image_size=load_size, channels=config.get("channels"),
+                                              seed=training["seed"], skip=skip), size, flip)
     first = load(config["data"]["source"], config.get("channels"), training["seed"])
     if model_cls.text_conditional:
         return with_caption_embeddings(first, config, plugins)
@@ -69,6 +72,15 @@ def load_training_data(config: dict[str, Any], model_cls: Any, plugins: PluginMa
     pairs = tf.data.Dataset.zip((images_only(first), images_only(second)))
     return ImageData(pairs, max(first.count, second.count), first.channels, None,
                      f"A: {first.description}; B: {second.description}")
+
+
+def load_pairs(config: dict[str, Any], request: DataRequest, size: int, flip: bool) -> ImageData:
+    """Aligned (a, b) pairs: side-by-side images in --data, or --data and --data-b matched by name."""
+    from img2img.data.paired import matched, paired_stream, side_by_side
+
+    source, source_b = config["data"]["source"], config["data"].get("source_b")
+    pairs = matched(source, source_b) if source_b else side_by_side(source)
+    return paired_stream(pairs, request, size, flip)
 
 
 def with_caption_embeddings(data: ImageData, config: dict[str, Any], plugins: PluginManager) -> ImageData:

@@ -109,7 +109,8 @@ class Trainer:
         config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
         model = build_run_model(config, self.plugins)
         config["exports"] = {name: RunDirectory(out).network_path(name).name for name in model.exported_networks()}
-        config["translate"] = {"directions": dict(model_cls.translations), "size_multiple": model_cls.size_multiple}
+        config["translate"] = {"directions": dict(model.translations), "size_multiple": model.size_multiple,
+                               "minimum_size": model.translate_minimum or 4 * model.size_multiple}
         if latest:
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
