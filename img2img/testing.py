@@ -93,16 +93,15 @@ class ModelContract:
         plugins = self.plugin_manager()
         losses = plugins.losses.names()
         assert losses, "no losses are registered"
+        model = self.build()  # one model, compiled afresh for each loss: building it each time costs seconds
         for index, name in enumerate(losses):
             penalty = plugins.penalties.get(PENALTIES[index % len(PENALTIES)])
-            model = self.build()
             loss = plugins.losses.get(name)
             if penalty.joint:  # a model may refuse a joint penalty (CycleGAN's alternating networks), at compile
                 try:
                     self.compiled(model, loss, [(penalty, 1.0)])
                 except Img2ImgError:
                     penalty = plugins.penalties.get("r1")
-                model = self.build()
             # Eager: tracing every combination would cost seconds each; the compiled step is tested below.
             history = self.fit(self.compiled(model, loss, [(penalty, 1.0)], n_critic=2, run_eagerly=True))
             for key, values in history.items():

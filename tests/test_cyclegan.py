@@ -214,6 +214,7 @@ def test_training_on_emoji_lowers_the_cycle_error(cyclegan_run, plugins, emoji):
     assert grid.is_file()
 
 
+@pytest.mark.slow
 def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, tmp_path):
     """An 8-step run equals 4 steps + resume to 8: weights, optimiser slots, pools and LR all agree."""
     schedule = ["--set", "pool_size=3", "--set", "lr_constant_epochs=1", "--set", "lr_decay_epochs=2",
@@ -240,6 +241,7 @@ def test_resume_restores_pools_schedule_and_optimizers(cli_run, plugins, emoji, 
     assert json.loads((broken / "checkpoints" / "latest.json").read_text())["epoch"] == 4
 
 
+@pytest.mark.slow
 def test_a_run_older_than_an_option_still_loads_and_resumes(cli_run, plugins, emoji, tmp_path):
     """Options added after a run was made (cycle_noise, grappler) take their defaults when it is loaded or
     resumed, instead of failing on the key its config.json lacks."""
@@ -258,6 +260,7 @@ def test_a_run_older_than_an_option_still_loads_and_resumes(cli_run, plugins, em
     assert RunDirectory.open(run).latest()["step"] == 3
 
 
+@pytest.mark.slow
 def test_any_loss_and_penalty_compose(cli_run, emoji, tmp_path):
     _train(cli_run, emoji, tmp_path / "hinge", "--loss", "hinge", "--penalty", "r1:1", "--steps", "1")
     assert "penalty_r1" in _metrics(tmp_path / "hinge")[0]
@@ -267,6 +270,7 @@ def test_any_loss_and_penalty_compose(cli_run, emoji, tmp_path):
     assert "consensus" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_two_domains_from_one_source(cli_run, emoji, tmp_path):
     import shutil
 

@@ -24,6 +24,7 @@ def _js_row_value(mu: float) -> float:
     return kl_pm + kl_qm
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("loss", "expected"), [("kl", 0.5), ("js", _js_row_value(1.0))])
 def test_estimate_lands_within_5_percent_of_the_closed_form(cli_run, plugins, loss, expected):
     result = cli_run("divergence", "toy:gauss:mean=0,std=1", "toy:gauss:mean=1,std=1", "--loss", loss, "--json")

@@ -71,6 +71,7 @@ def test_a_second_translate_into_one_folder_is_refused(cli_run, plugins, tmp_pat
     assert (out / "a.png").is_file() and not (out / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_two_real_trainings_on_one_run_cannot_both_write(digits, tmp_path):
     """Two --resume of one run at once: the second is refused at once, the first finishes; one metrics row
     per epoch, none duplicated."""

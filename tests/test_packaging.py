@@ -96,6 +96,7 @@ def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
     assert not any(n.startswith("models/") for n in names)
 
 
+@pytest.mark.slow
 def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
     _run([_python(env_dir), "-m", "pip", "install", "--no-deps", "--no-index", wheel])
     probe = (
@@ -113,6 +114,7 @@ def test_installed_wheel_loads_builtins_through_entry_points(wheel, env_dir):
     assert len(out["shipped"]) == 1 and out["shipped"][0].startswith(str(env_dir)), out["shipped"]
 
 
+@pytest.mark.slow
 def test_example_plugin_installs_works_and_uninstalls(env_dir, tmp_path):
     from real_data import digits_folder
 

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 NATIVE = re.compile(r"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|WARNING: All log messages before absl)", re.M)
@@ -54,6 +55,7 @@ def test_what_was_written_before_a_crash_still_arrives():
     assert not NATIVE.search(out.stderr)
 
 
+@pytest.mark.slow
 def test_commands_are_quiet_by_default_and_verbose_on_request(tmp_path):
     from real_data import digits_folder
 

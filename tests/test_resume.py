@@ -28,6 +28,16 @@ def _job(cli_run, digits, out, *extra, expect=0):
     return cli_run("train", "dcgan", "--data", digits, *JOB, "--out", out, *extra, expect=expect)
 
 
+@pytest.fixture(scope="module")
+def two_step_job(tmp_path_factory, digits):
+    """One 2-step run of JOB, trained once; tests that must not change it work on a copy."""
+    from conftest import shared_run
+
+    out = tmp_path_factory.mktemp("runs") / "job"
+    shared_run(out, "dcgan", "--data", digits, *JOB, "--steps", "2")
+    return out
+
+
 def test_the_same_command_with_resume_appended_starts_and_continues(cli_run, plugins, digits, tmp_path):
     out = tmp_path / "run"
     first = _job(cli_run, digits, out, "--steps", "4", "--resume")  # no run there yet: it starts one
@@ -53,10 +63,9 @@ def test_the_same_command_with_resume_appended_starts_and_continues(cli_run, plu
     (["--set", "filters=4"], "--set filters=4 (the run has filters=8)"),
     (["--text-encoder", "minilm"], "--text-encoder minilm (the run has None)"),
 ])
-def test_resume_refuses_a_value_that_would_change_the_run_naming_both(cli_run, plugins, digits, tmp_path, given,
-                                                                    named):
-    out = tmp_path / "run"
-    _job(cli_run, digits, out, "--steps", "2")
+def test_resume_refuses_a_value_that_would_change_the_run_naming_both(cli_run, plugins, two_step_job, tmp_path,
+                                                                    given, named):
+    out = shutil.copytree(two_step_job, tmp_path / "run")
     before = (out / "config.json").read_text()
     result = cli_run("train", "dcgan", "--out", out, "--resume", "--steps", "4", *given, expect=1)
     assert named in result.output and "--warm-start" in result.output
@@ -119,6 +128,7 @@ def test_a_cgan_resumed_on_data_with_other_classes_is_an_error(cli_run, plugins,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_warm_start_copies_weights_and_optimiser_state_into_a_new_run(cli_run, plugins, digits, tmp_path):
     source, warm = tmp_path / "source", tmp_path / "warm"
     _job(cli_run, digits, source, "--steps", "4")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import FAST, REPO
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -35,6 +36,7 @@ def _latest(out):
     return json.loads((out / "checkpoints" / "latest.json").read_text())
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_step_reached_and_the_same_command_resumes(digits, tmp_path):
     out = tmp_path / "run"
     command = _command(digits, out, "--steps", "400", "--steps-per-epoch", "400", "--resume")
@@ -54,6 +56,7 @@ def test_sigterm_saves_the_step_reached_and_the_same_command_resumes(digits, tmp
     assert f"at step {step}" in finished.stderr and _latest(out)["step"] == 400
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_a_checkpoint_is_one_error_line_and_keeps_the_last_one(digits, tmp_path):
     out = tmp_path / "run"
     subprocess.run(_command(digits, out, "--steps", "3", "--steps-per-epoch", "3"), check=True, env=ENV,
@@ -73,6 +76,7 @@ def test_a_full_disk_at_a_checkpoint_is_one_error_line_and_keeps_the_last_one(di
     assert resumed.returncode == 0 and "at step 3" in resumed.stderr, resumed.stderr
 
 
+@pytest.mark.slow
 def test_a_run_whose_config_cannot_be_written_leaves_nothing_behind(digits, tmp_path):
     out = tmp_path / "run"
     full = subprocess.run(_command(digits, out, "--steps", "2"), preexec_fn=_full_disk(200), capture_output=True,

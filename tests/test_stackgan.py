@@ -40,6 +40,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory, captioned_emoji: Path) -> t
     return root / "stage1", root / "stage2"
 
 
+@pytest.mark.slow
 def test_both_stages_train_and_stage2_draws_at_its_size(stages, cli_run, tmp_path):
     import keras
 
@@ -62,6 +63,7 @@ def test_both_stages_train_and_stage2_draws_at_its_size(stages, cli_run, tmp_pat
     assert np.abs(chick - heart).mean() > 0.005 * np.abs(chick - chick.mean()).mean()
 
 
+@pytest.mark.slow
 def test_stage2_keeps_stage1_frozen(stages):
     import keras
 
@@ -102,6 +104,7 @@ def test_conditioning_augmentation_adds_its_kl_term(plugins):
     assert float(model.generator_layer_losses()) == 0.0  # no KL term outside training
 
 
+@pytest.mark.slow
 def test_stage2_refuses_a_wrong_stage1(cli_run, captioned_emoji, stages, tmp_path):
     stage1, stage2 = stages
     result = cli_run("train", "stackgan", "--data", captioned_emoji, *STAGE, "--image-size", "24", "--set",

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import CYCLE_FAST
 
 from img2img.startup import pause_collection, resume_collection
@@ -25,6 +26,7 @@ print(json.dumps({"hidden": hidden, "keras": keras.__version__, "sklearn": sklea
 """
 
 
+@pytest.mark.slow
 def test_keras_loads_without_sklearn_ipython_and_scipy_which_stay_importable():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -52,6 +54,7 @@ def test_grappler_is_off_on_cpus_unless_asked_for():
         set_graph_optimizer("auto")
 
 
+@pytest.mark.slow
 def test_train_collects_again_from_the_first_step_on(cli_run, emoji, tmp_path, monkeypatch):
     from img2img.training import callbacks, trainer
 
