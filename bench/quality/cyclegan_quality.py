@@ -7,7 +7,12 @@ with its own colour emoji (mean L1 and SSIM on [0, 1] pixels), and the translati
 held-out colour emoji is computed on features of a named extractor. Two baselines: the input unchanged,
 and every pixel filled with the training colour set's per-channel mean.
 
+``--model pix2pix`` trains pix2pix instead, on pairs: the line art and the colour of every training emoji,
+matched by file name, with the same held-out emoji scored the same way.
+
     python -m bench.quality.cyclegan_quality --steps 4000 --out bench/results
+    python -m bench.quality.cyclegan_quality --model pix2pix --line-art traced --steps 3000 --steps-per-epoch 150 \
+        --batch-size 4 --set load_scale=1 --work bench-work/pix2pix-quality --out bench/results/pix2pix-quality
 """
 
 from __future__ import annotations
@@ -146,6 +151,9 @@ def strip(rows: list[np.ndarray], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=["cyclegan", "pix2pix"], default="cyclegan",
+                        help="cyclegan: unpaired, line art of one half of the training emoji and colour of the "
+                        "other; pix2pix: paired, line art and colour of every training emoji (same held-out set)")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--steps-per-epoch", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -163,21 +171,26 @@ def main() -> None:
                         "with a model card holding these scores, to models/NAME (the shipped pretrained models)")
     args = parser.parse_args()
     print(f"CPU: {cpu_description()}", flush=True)
+    if args.ship and args.model != "cyclegan":
+        raise SystemExit("--ship writes the shipped CycleGAN default; it takes --model cyclegan")
 
     from bench.data import emoji_code_points, split_code_points
 
     held, train_a, train_b = split_code_points(emoji_code_points(), args.seed)
+    if args.model == "pix2pix":  # pairs: both sides of every training emoji, matched by file name
+        train_a = train_b = sorted(train_a + train_b)
     work = args.work
     line_style = "line" if args.line_art == "symbola" else "traced"
     line_train = write_style(work / "train" / "line", train_a, line_style)
     colour_train = write_style(work / "train" / "colour", train_b, "colour")
     line_test = write_style(work / "test" / "line", held, line_style)
     colour_test = write_style(work / "test" / "colour", held, "colour")
-    print(f"{len(train_a)} line-art and {len(train_b)} colour training emoji (disjoint), {len(held)} held out")
+    pairing = "paired by name" if args.model == "pix2pix" else "disjoint"
+    print(f"{len(train_a)} line-art and {len(train_b)} colour training emoji ({pairing}), {len(held)} held out")
 
     run = work / "run"
     epochs = args.steps // args.steps_per_epoch
-    command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(line_train), "--data-b",
+    command = [sys.executable, "-m", "img2img", "train", args.model, "--data", str(line_train), "--data-b",
                str(colour_train), "--image-size", str(SIZE), "--batch-size", str(args.batch_size),
                "--steps", str(args.steps), "--steps-per-epoch", str(args.steps_per_epoch),
                "--set", f"filters={args.filters}", "--set", f"d_filters={args.filters}",
@@ -185,7 +198,7 @@ def main() -> None:
                "--seed", str(args.seed), "--out", str(run)]
     for setting in args.settings:
         command += ["--set", setting]
-    previous = args.out / "cyclegan_quality.json"
+    previous = args.out / f"{args.model}_quality.json"
     finished = _trained_steps(run) >= args.steps
     if (run / "config.json").exists():  # an interrupted run continues as it was configured
         command = [*command[:5], "--out", str(run), "--steps", str(args.steps), "--resume"]
@@ -215,8 +228,8 @@ def main() -> None:
     results = {"input unchanged": scores(inputs, truth, truth_features, features),
                "colour-mean fill": scores(fill, truth, truth_features, features),
                "all white": scores(np.ones_like(truth), truth, truth_features, features),
-               "CycleGAN (ours)": scores(predicted, truth, truth_features, features)}
-    ours = results["CycleGAN (ours)"]
+               OURS[args.model]: scores(predicted, truth, truth_features, features)}
+    ours = results[OURS[args.model]]
     beats = all(ours["l1"] < r["l1"] and ours["ssim"] > r["ssim"] and ours["kid"] < r["kid"]
                 for key, r in results.items() if key in ("input unchanged", "colour-mean fill"))
 
@@ -229,21 +242,25 @@ def main() -> None:
         f"version. Line art: {LINE_ART[args.line_art]}.",
         f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}"
         f"{''.join(', ' + x for x in args.settings)}, "
-        f"{train_seconds / 60:.1f} min on this machine's CPU "
+        f"{train_seconds / 60:.1f} min on {cpu_description()} "
         f"(`python -m bench.quality.cyclegan_quality {' '.join(sys.argv[1:])}`).",
         f"KID features: {name}; 100 subsets of 100.", "", *lines, "",
         f"Beats both baselines on all three: {'yes' if beats else 'no'}.", ""])
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cyclegan_quality.md").write_text(report)
-    (args.out / "cyclegan_quality.json").write_text(json.dumps(
-        {"results": results, "features": name, "train_seconds": train_seconds, "steps": args.steps}, indent=2))
+    (args.out / f"{args.model}_quality.md").write_text(report)
+    (args.out / f"{args.model}_quality.json").write_text(json.dumps(
+        {"model": args.model, "results": results, "features": name, "train_seconds": train_seconds,
+         "steps": args.steps, "cpu": cpu_description()}, indent=2))
     shown = list(range(0, len(held), max(1, len(held) // 12)))[:12]
-    strip([inputs[shown], predicted[shown], truth[shown]], args.out / "cyclegan_emoji_strip.png")
+    strip([inputs[shown], predicted[shown], truth[shown]], args.out / f"{args.model}_emoji_strip.png")
     if args.ship:
         counts = {"total": len(held) + len(train_a) + len(train_b), "held": len(held), "a": len(train_a),
                   "b": len(train_b), "line_art": LINE_ART[args.line_art]}
         ship(run, REPO / "models" / args.ship, report, args.out / "cyclegan_emoji_strip.png", counts)
+
+
+OURS = {"cyclegan": "CycleGAN (ours)", "pix2pix": "pix2pix (ours)"}
 
 
 def _trained_steps(run: Path) -> int:
