@@ -17,7 +17,7 @@ from img2img import __version__
 from img2img.cli_plugins import install, models, plugins, uninstall
 from img2img.errors import Img2ImgError
 from img2img.plugins import get_plugins
-from img2img.pretrained import resolve_model
+from img2img.pretrained import announce_shipped, resolve_model
 from img2img.quiet import VERBOSE_ENV, filter_native_logs, verbose_requested
 from img2img.termination import EXIT_STATUS as TERMINATED_STATUS
 from img2img.termination import Terminated, sigterm_as_interrupt
@@ -229,7 +229,11 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
     with FolderLock(out, "translate"):  # a second translate into the same --out is refused, not interleaved
         if not overwrite:
             refuse_overwrites(jobs)
-        translator = Translator(resolve_model(model_path), direction, get_plugins())
+        model_folder = resolve_model(model_path)
+        translator = Translator(model_folder, direction, get_plugins())
+        shipped = announce_shipped(model_folder, given=model_path is not None)
+        if shipped:
+            echo_err(shipped)
         echo_err(f"Translating {len(jobs)} image(s) with {translator.description} into {out}")
         with click.progressbar(length=len(jobs), label="Translating", file=sys.stderr) as bar:
             result = translate_files(jobs, translator, size=size, batch_size=batch_size, progress=bar.update,

@@ -52,6 +52,26 @@ def shipped_models() -> list[ShippedModel]:
     return sorted(found, key=lambda m: (not m.default, m.name))
 
 
+def shipped_model_at(path: Path) -> ShippedModel | None:
+    """The shipped model that ``path`` is, if it is one."""
+    resolved = Path(path).resolve()
+    return next((m for m in shipped_models() if m.path.resolve() == resolved), None)
+
+
+def announce_shipped(folder: Path, given: bool) -> str | None:
+    """What to tell a user whose translate runs a shipped model: which, what for, and how to choose
+    another, so no one runs the line-art default over photographs without a word. None for their own runs."""
+    model = shipped_model_at(folder)
+    if model is None:
+        return None
+    others = [m.name for m in shipped_models() if m.name != model.name]
+    choose = f"--model NAME ({', '.join(others)}) or " if others else ""
+    lead = f"Using the shipped default model {model.name!r}, since no --model was given" if not given \
+        else f"Using the shipped model {model.name!r}"
+    return (f"{lead}: {model.description}. It is made for that kind of image; for other images pass {choose}"
+            "--model RUN, a run you trained ('img2img models' lists the shipped ones)")
+
+
 def resolve_model(given: Path | None, option: str = "--model") -> Path:
     """The folder a ``--model`` value names: an existing folder, else a shipped model's name; none given
     means the shipped default."""

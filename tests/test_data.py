@@ -177,3 +177,24 @@ def test_plugin_scheme_is_dispatched(plugins):
     plugins.register(P(), name="const-plugin")
     data = load_source("const:0.25", DataRequest(image_size=4), plugins.datasets)
     assert float(_take(data, 1)[0].mean()) == pytest.approx(0.25)
+
+
+def test_a_train_val_test_layout_reads_train_only_and_never_as_classes(digits, tmp_path):
+    """The reference data-set layout: its split folders are not classes, and test images are never read."""
+    import shutil
+
+    from img2img.data import DataRequest, load_source
+    from img2img.plugins import get_plugins
+
+    root = tmp_path / "set"
+    files = sorted(digits.rglob("*.png"))
+    for split, chosen in (("train", files[:30]), ("val", files[30:40]), ("test", files[40:60])):
+        (root / split).mkdir(parents=True)
+        for path in chosen:
+            shutil.copy(path, root / split / path.name)
+    data = load_source(str(root), DataRequest(image_size=8, repeat=False), get_plugins().datasets)
+    assert data.count == 30 and data.class_names is None and "set/train" in data.description
+    (root / "cats").mkdir()  # a folder that is not a split: the sub-folders are classes after all
+    shutil.copy(files[0], root / "cats" / files[0].name)
+    data = load_source(str(root), DataRequest(image_size=8, repeat=False), get_plugins().datasets)
+    assert data.class_names == ["cats", "test", "train", "val"]

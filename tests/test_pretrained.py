@@ -42,7 +42,9 @@ def test_translate_without_model_colours_held_out_line_art(cli_run, held_out_emo
     line, colour = held_out_emoji
     out = tmp_path / "out"
     result = cli_run("translate", line, "--out", out)
-    assert "emoji-line2colour" in result.output
+    # It says which model runs, what it is for, and how to pick another: no silent line-art filter on photos.
+    assert "shipped default model 'emoji-line2colour', since no --model was given: CycleGAN: emoji line art" \
+        in result.output and "for other images pass --model RUN" in result.output
     inputs, truth, translated = _pixels(line), _pixels(colour), _pixels(out)
     assert translated.keys() == inputs.keys()
     assert all(translated[k].shape == inputs[k].shape for k in inputs)
@@ -57,7 +59,8 @@ def test_translate_without_model_colours_held_out_line_art(cli_run, held_out_emo
 def test_shipped_model_by_name_and_clear_errors(cli_run, held_out_emoji, tmp_path):
     line, _ = held_out_emoji
     one = sorted(line.glob("*.png"))[0]
-    cli_run("translate", one, "--model", "emoji-line2colour", "--out", tmp_path / "named")
+    named = cli_run("translate", one, "--model", "emoji-line2colour", "--out", tmp_path / "named")
+    assert "Using the shipped model 'emoji-line2colour': CycleGAN" in named.output
     assert (tmp_path / "named" / one.name).is_file()
     result = cli_run("translate", one, "--model", "no-such-model", "--out", tmp_path / "x", expect=1)
     assert "no-such-model" in result.output and "emoji-line2colour" in result.output

@@ -66,6 +66,18 @@ def scan_folder(root: Path, option: str = "--data") -> FolderScan:
     return FolderScan(root, files, labels, unreadable, grey=all(grey_votes))
 
 
+SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
+
+
+def training_folder(root: Path) -> Path:
+    """``root/train`` when ``root`` is a data set in the reference layout (its sub-folders are splits:
+    train/, val/, test/), so test images are never trained on or read as a class; else ``root``."""
+    if not (root / "train").is_dir():
+        return root
+    folders = {p.name.lower() for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    return root / "train" if folders <= SPLIT_FOLDERS else root
+
+
 def holdout_split(count: int, request: DataRequest) -> list[int]:
     """Indices of the requested part: a seeded permutation, the first share held out."""
     order = np.random.default_rng(request.seed).permutation(count)
@@ -81,7 +93,7 @@ class FolderSource(DataSource):
     def load(self, spec: str, request: DataRequest) -> ImageData:
         import tensorflow as tf
 
-        scan = scan_folder(Path(spec).expanduser())
+        scan = scan_folder(training_folder(Path(spec).expanduser()))
         if request.holdout_fraction > 0:
             total = len(scan.files)
             keep = holdout_split(total, request)

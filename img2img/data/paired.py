@@ -20,11 +20,9 @@ import numpy as np
 
 from img2img.console import warn
 from img2img.data import DataRequest, ImageData
-from img2img.data.folder import name_list, scan_folder
+from img2img.data.folder import name_list, scan_folder, training_folder
 from img2img.data.images import UnreadableImage, center_square, load_image, to_unit_range
 from img2img.errors import Img2ImgError
-
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -34,11 +32,6 @@ class Pairs:
     files: list[tuple[Path, Path | None]]
     grey: bool
     description: str
-
-
-def training_folder(root: Path) -> Path:
-    """``root/train`` when ``root`` is a data set in the reference layout, else ``root``."""
-    return root / "train" if (root / "train").is_dir() else root
 
 
 def _readable_folder(text: str, option: str) -> Path:
