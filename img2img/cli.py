@@ -183,7 +183,11 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
               help="A text file of prompts, one per line.")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Images per prompt, each from its own latent vector.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Prompts: same seed, same images.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Prompts and --train-mode: same seed, same images.")
+@click.option("--train-mode", is_flag=True, help="Run the network as in training (batch norm on each batch's "
+              "statistics, dropout on), as the pix2pix reference does without --eval; outputs then depend on "
+              "--batch-size and --seed.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("--max-megapixels", type=click.FloatRange(min=0.001), default=40.0, show_default=True,
               help="Refuse (by name, before decoding) images whose header declares more pixels than this; the "
@@ -191,7 +195,7 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
 @friendly_errors
 def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None, out: Path, size: int | None,
               output_format: str, batch_size: int, prompts: tuple[str, ...], prompts_file: Path | None,
-              count: int, seed: int, overwrite: bool, max_megapixels: float) -> None:
+              count: int, seed: int, train_mode: bool, overwrite: bool, max_megapixels: float) -> None:
     """Translate image files and folders (searched recursively) into --out, or draw text prompts.
 
     Outputs keep each file's path relative to its input folder and its stem. Images are translated at
@@ -230,7 +234,7 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
         if not overwrite:
             refuse_overwrites(jobs)
         model_folder = resolve_model(model_path)
-        translator = Translator(model_folder, direction, get_plugins())
+        translator = Translator(model_folder, direction, get_plugins(), train_mode=train_mode, seed=seed)
         shipped = announce_shipped(model_folder, given=model_path is not None)
         if shipped:
             echo_err(shipped)

@@ -202,7 +202,8 @@ def save_image(pixels: np.ndarray, path: Path) -> None:
 class Translator:
     """A run's exported network for one direction, callable on [n, h, w, c] images of any size."""
 
-    def __init__(self, model: Path, direction: str | None, plugins: PluginManager) -> None:
+    def __init__(self, model: Path, direction: str | None, plugins: PluginManager, *, train_mode: bool = False,
+                 seed: int = 0) -> None:
         from img2img.runs import load_generator, run_model_class
 
         run = RunDirectory.open(model, option="--model")
@@ -220,19 +221,27 @@ class Translator:
         network_multiple = int(config.get("translate", {}).get("size_multiple") or model_cls.size_multiple)
         self.multiple = math.lcm(network_multiple, SHAPE_BUCKET)
         self.minimum = int(config.get("translate", {}).get("minimum_size") or 4 * network_multiple)
+        # The pix2pix reference's test mode without --eval: batch statistics and dropout on, so an output
+        # depends on its batch and on the seed, fixed here (before the network's layers draw their seed
+        # generators) so that a rerun gives the same images.
+        self.train_mode = train_mode
+        if train_mode:
+            import keras
+
+            keras.utils.set_random_seed(seed)
         self.network = load_generator(run, directions[direction])
-        self.description = f"{name} {direction} ({run.path})"
+        self.description = f"{name} {direction} ({run.path})" + (f", train mode, seed {seed}" if train_mode else "")
         self._call = self._compile()
 
     def _compile(self) -> Callable[[np.ndarray], Any]:
         import tensorflow as tf
 
         spec = tf.TensorSpec((None, None, None, self.channels), tf.float32)
-        network = self.network
+        network, training = self.network, self.train_mode
 
         @tf.function(input_signature=[spec], reduce_retracing=True)
         def call(images: Any) -> Any:
-            return network(images, training=False)
+            return network(images, training=training)
 
         return call
 

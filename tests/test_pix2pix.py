@@ -192,3 +192,24 @@ def test_b2a_trains_the_other_way_and_translate_follows(cli_run, emoji, tmp_path
     out = tmp_path / "out"
     result = cli_run("translate", colour, "--model", run, "--out", out)
     assert "pix2pix b2a" in result.output and len(list(out.glob("*.png"))) == len(list(colour.glob("*.png")))
+
+
+def test_train_mode_is_the_references_test_mode_with_a_fixed_seed(cli_run, emoji, tmp_path):
+    """--train-mode: batch statistics and dropout on, as the reference without --eval; the seed fixes it."""
+    line, colour = emoji
+    run = tmp_path / "run64"  # 64 px: depth 6, so one decoder block has dropout
+    cli_run("train", "pix2pix", "--data", line, "--data-b", colour, "--image-size", "64", "--set", "filters=4",
+            "--set", "d_filters=4", "--batch-size", "2", "--steps", "1", "--out", run)
+
+    def translated(name: str, *extra: str) -> np.ndarray:
+        out = tmp_path / name
+        result = cli_run("translate", line, "--model", run, "--out", out, *extra)
+        return np.stack([np.asarray(Image.open(p), np.float32) for p in sorted(out.glob("*.png"))]), result
+
+    inference, _ = translated("inference")
+    first, result = translated("train-a", "--train-mode", "--seed", "1")
+    again, _ = translated("train-b", "--train-mode", "--seed", "1")
+    other, _ = translated("train-c", "--train-mode", "--seed", "2")
+    assert "train mode, seed 1" in result.output
+    np.testing.assert_array_equal(first, again)  # same seed, same images
+    assert np.abs(first - inference).mean() > 0.5 and np.abs(first - other).mean() > 0.1
