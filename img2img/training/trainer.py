@@ -159,7 +159,14 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from img2img.training.callbacks import FirstStepTimer, MetricsCSV, NaNGuard, RunCheckpoint, StopAtStep
+        from img2img.training.callbacks import (
+            FirstStepTimer,
+            MetricsCSV,
+            NaNGuard,
+            RunCheckpoint,
+            RunPage,
+            StopAtStep,
+        )
 
         plan = config["training"]
         guard = NaNGuard()
@@ -178,6 +185,7 @@ class Trainer:
             StopAtStep(plan["steps"]),
             checkpoint,
             MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest in _run
+            RunPage(run, config),  # after the metrics row it plots
             keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
         verbose = self.request.verbose
