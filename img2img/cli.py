@@ -229,7 +229,8 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
     if not inputs:
         raise click.UsageError("give image files or folders to translate, or --prompt TEXT / --prompts FILE")
     from img2img.locking import FolderLock
-    from img2img.translate import Translator, collect_jobs, describe_skipped, refuse_overwrites, translate_files
+    from img2img.translate import Translator, translate_files
+    from img2img.translate_inputs import collect_jobs, describe_skipped, refuse_overwrites
 
     skipped: list[tuple[Path, str]] = []
     jobs = collect_jobs(list(inputs), out, output_format, skipped)

@@ -202,7 +202,7 @@ def test_an_explicit_fifo_or_unreadable_file_exits_1(cli_run, plugins, tmp_path,
 
 
 def test_an_unreadable_sub_folder_is_named(inputs, monkeypatch):
-    from img2img import translate
+    from img2img import translate_inputs as translate
 
     real = os.scandir
 
