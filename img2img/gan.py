@@ -11,20 +11,18 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import keras
-import numpy as np
 from keras import ops
 
 from img2img.errors import Img2ImgError
+from img2img.gan_pictures import GRID_SIZE, Pictures  # noqa: F401  (GRID_SIZE: plugins' grids use it)
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
 from img2img.rng import rng_states, set_rng_states
 from img2img.schemes import check_penalties_fit, critic_step, generator_step, joint_step
 from img2img.trainer_options import TRAINER_OPTIONS
 
-GRID_SIZE = 64  # samples in each epoch's grid
 
-
-class GAN(keras.Model):
+class GAN(Pictures, keras.Model):
     """Base class of every model plugin.
 
     Subclasses set ``name``, ``description``, ``options`` (their ``--set`` keys) and implement
@@ -125,44 +123,6 @@ class GAN(keras.Model):
 
     def discriminator_variables(self) -> list[Any]:
         return self.discriminator.trainable_variables
-
-    def grid_inputs(self, seed: int, stream: Any) -> dict[str, np.ndarray]:
-        """What every sample grid of a run is drawn from: fixed once (stored in the run), so grids stay
-        comparable across epochs and resumes. ``stream()`` returns a fresh unbatched training stream."""
-        z = np.random.default_rng(seed).standard_normal((GRID_SIZE, self.latent_dim)).astype(np.float32)
-        inputs = {"z": z}
-        if self.conditional and self.num_classes:
-            inputs["labels"] = (np.arange(GRID_SIZE) % self.num_classes).astype(np.int32)
-        return inputs
-
-    def render_grid(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        labels = inputs.get("labels")
-        samples = ops.convert_to_numpy(self.generator(self.generator_inputs(inputs["z"], labels), training=False))
-        return self.render_samples(samples, labels)
-
-    def render_samples(self, samples: Any, labels: Any | None = None) -> Any:
-        """The picture a run saves each epoch: a grid of images (one column per class when labelled)."""
-        from img2img.render import image_grid
-
-        columns = int(labels.max()) + 1 if labels is not None else None
-        return image_grid(samples, columns)
-
-    @classmethod
-    def sample_files(cls, count: int, class_names: Sequence[str] | None) -> list[str]:
-        """The files ``img2img generate`` writes ``count`` samples to: a PNG each, named by index (and by the
-        sample's class, when ``class_names`` gives one per sample)."""
-        if class_names:
-            return [f"{i:04d}-{name}.png" for i, name in enumerate(class_names)]
-        return [f"{i:04d}.png" for i in range(count)]
-
-    @classmethod
-    def write_samples(cls, generator: Any, z: np.ndarray, conditions: np.ndarray | None,
-                      targets: Sequence[Any]) -> None:
-        """Run the exported ``generator`` on ``z`` (and the conditions) and write its samples to ``targets``
-        (paths named by ``sample_files``), each through a temporary file."""
-        from img2img.samples import write_images
-
-        write_images(generator, cls, z, conditions, targets)
 
     def rng_states(self) -> list[list[int]]:
         """The states of every random-number generator the model owns: its own (latents, pools) first, then
