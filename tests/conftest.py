@@ -115,6 +115,17 @@ def cyclegan_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Pa
     return out
 
 
+@pytest.fixture(scope="session")
+def pix2pix_run(tmp_path_factory: pytest.TempPathFactory, emoji: tuple[Path, Path]) -> Path:
+    """A 6-step pix2pix run on the emoji pairs (line art -> colour, matched by name, 32 px, 3 epochs), shared
+    by read-only tests of the model, its pages and evaluate."""
+    out = tmp_path_factory.mktemp("runs") / "pix2pix"
+    line, colour = emoji
+    shared_run(out, "pix2pix", "--data", line, "--data-b", colour, "--image-size", "32", "--set", "filters=4",
+               "--set", "d_filters=4", "--batch-size", "4", "--steps", "6", "--steps-per-epoch", "2")
+    return out
+
+
 @pytest.fixture
 def plugins():
     """The process-wide plugin manager, fresh for the test and forgotten after it."""

@@ -7,17 +7,13 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import FAST, shared_run
+from conftest import FAST
 from PIL import Image
 
 
-@pytest.fixture(scope="module")
-def paired_run(tmp_path_factory, emoji):
-    out = tmp_path_factory.mktemp("runs") / "pix2pix-eval"
-    line, colour = emoji
-    shared_run(out, "pix2pix", "--data", line, "--data-b", colour, "--image-size", "32", "--set", "filters=4",
-               "--set", "d_filters=4", "--batch-size", "4", "--steps", "2")
-    return out
+@pytest.fixture
+def paired_run(pix2pix_run):
+    return pix2pix_run
 
 
 def _rgb(path) -> np.ndarray:

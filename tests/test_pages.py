@@ -36,15 +36,9 @@ def image_counts(dom: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-@pytest.fixture(scope="module")
-def page_run(tmp_path_factory, emoji):
-    from conftest import shared_run
-
-    out = tmp_path_factory.mktemp("runs") / "pix2pix-page"
-    line, colour = emoji
-    shared_run(out, "pix2pix", "--data", line, "--data-b", colour, "--image-size", "32", "--set", "filters=4",
-               "--set", "d_filters=4", "--batch-size", "4", "--steps", "6", "--steps-per-epoch", "2")
-    return out
+@pytest.fixture
+def page_run(pix2pix_run):
+    return pix2pix_run
 
 
 def test_a_run_page_shows_every_epoch_and_the_losses_and_travels_with_its_folder(page_run, tmp_path):
