@@ -47,6 +47,17 @@ def test_unet_has_three_dropout_blocks_at_256_and_takes_any_multiple_of_its_dept
     assert tuple(out.shape) == (1, 512, 768, 3)
 
 
+def test_resize_upsampling_replaces_every_transposed_convolution(plugins):
+    import keras
+
+    from img2img_plugins.pix2pix.networks import unet_generator
+
+    for method, transposed in (("transpose", 6), ("resize", 0)):
+        net = unet_generator(3, 4, depth=6, dropout=0.5, upsampling=method)
+        assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in net.layers) == transposed
+        assert tuple(net(np.zeros((1, 64, 128, 3), np.float32)).shape) == (1, 64, 128, 3)
+
+
 def test_an_image_translates_the_same_alone_or_in_a_batch(plugins, emoji):
     """Inference mode (running statistics, no dropout) by default: an output never depends on its batch."""
     model = plugins.models.get("pix2pix")(image_size=32, channels=3, filters=8, d_filters=8)

@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from img2img import GAN, Img2ImgError, Option, spectral_norm_option
-from img2img_plugins.pix2pix.networks import patchgan, unet_depth, unet_generator
+from img2img_plugins.pix2pix.networks import UPSAMPLING, patchgan, unet_depth, unet_generator
 
 GRID_PAIRS = 8
 LOAD_SCALE = 286 / 256  # reference: load at 286 px, random 256 px crops
@@ -45,6 +45,8 @@ class Pix2Pix(GAN):
         "d_filters": Option(64, "PatchGAN filters in its first layer (ndf)", minimum=1),
         "d_layers": Option(3, "stride-2 layers of the PatchGAN; 3 = 70x70 receptive field", minimum=1),
         "lambda_l1": Option(100.0, "weight of the L1 distance to the paired target", minimum=0),
+        "upsampling": Option("transpose", "decoder upsampling: 4x4 transposed conv (reference) or nearest resize + "
+                             "3x3 conv (no checkerboard artefacts)", UPSAMPLING),
         "dropout": Option(0.5, "dropout rate in the innermost 8x-wide decoder blocks (training only)",
                           minimum=0, maximum=0.9),
         "spectral_norm": spectral_norm_option("the PatchGAN's convolutions (and drop its batch norm)"),
@@ -78,7 +80,7 @@ class Pix2Pix(GAN):
     # ----- networks ------------------------------------------------------------------------------
     def build_generator(self) -> keras.Model:
         return unet_generator(self.channels, int(self.settings["filters"]), unet_depth(self.image_size),
-                              float(self.settings["dropout"]))
+                              float(self.settings["dropout"]), upsampling=str(self.settings["upsampling"]))
 
     def build_discriminator(self) -> keras.Model:
         return patchgan(self.channels, int(self.settings["d_filters"]), int(self.settings["d_layers"]),

@@ -40,13 +40,21 @@ def _down(filters: int, use_bias: bool) -> layers.Layer:
     return layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())
 
 
-def _up(filters: int, use_bias: bool) -> layers.Layer:
-    return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=use_bias,
-                                  kernel_initializer=gan_normal())
+UPSAMPLING = ("transpose", "resize")
+
+
+def _up(x: Any, filters: int, use_bias: bool, method: str) -> Any:
+    """Double the side: the reference's 4x4 stride-2 transposed conv, or nearest resize then a 3x3 conv
+    (Odena et al. 2016), which cannot print the checkerboard transposed convs leave on flat areas."""
+    if method == "transpose":
+        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=use_bias,
+                                      kernel_initializer=gan_normal())(x)
+    x = layers.UpSampling2D(2, interpolation="nearest")(x)
+    return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())(x)
 
 
 def unet_generator(channels: int, filters: int, depth: int, dropout: float, name: str = "generator",
-                   out_channels: int | None = None) -> keras.Model:
+                   out_channels: int | None = None, upsampling: str = "transpose") -> keras.Model:
     """Input and output [n, h, w, channels] in [-1, 1], for any h and w that are multiples of 2^depth."""
     widths = [filters * min(2 ** i, 8) for i in range(depth)]
     image = keras.Input((None, None, channels), name="image")
@@ -63,12 +71,12 @@ def unet_generator(channels: int, filters: int, depth: int, dropout: float, name
     for i in range(depth - 1, 0, -1):  # block i's decoder half: from width i back to width i - 1
         if i < depth - 1:
             x = layers.Concatenate()([encoded[i], x])
-        x = _up(widths[i - 1], use_bias=False)(layers.ReLU()(x))
+        x = _up(layers.ReLU()(x), widths[i - 1], False, upsampling)
         x = _batch_norm()(x)
         if dropout > 0 and widths[i] == widths[i - 1] == filters * 8 and i < depth - 1:
             x = layers.Dropout(dropout)(x)
     x = layers.Concatenate()([encoded[0], x]) if depth > 1 else x
-    x = _up(out_channels or channels, use_bias=True)(layers.ReLU()(x))
+    x = _up(layers.ReLU()(x), out_channels or channels, True, upsampling)
     out = layers.Activation("tanh", dtype="float32", name="translated")(x)
     return keras.Model(image, out, name=name)
 
