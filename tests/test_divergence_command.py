@@ -34,6 +34,7 @@ def test_estimate_lands_within_5_percent_of_the_closed_form(cli_run, plugins, lo
     assert estimate["held_out"] >= 20000
 
 
+@pytest.mark.slow
 def test_divergence_between_image_folders_and_errors(cli_run, plugins, digits, tmp_path):
     ones, sevens = digits / "one", digits / "seven"
     same = json.loads(cli_run("divergence", ones, ones, "--loss", "js", "--steps", "100", "--batch-size", "8",

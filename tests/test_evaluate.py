@@ -38,6 +38,7 @@ def test_truth_pairs_by_name_and_the_pixel_scores_are_those_of_translate(cli_run
     assert 0 < report["ssim"] < 1 and report["fid"] > 0
 
 
+@pytest.mark.slow
 def test_target_scores_with_the_standard_fid_network_and_names_it(cli_run, paired_run, emoji, tmp_path):
     line, colour = emoji
     few_in, few_out = tmp_path / "in", tmp_path / "out"

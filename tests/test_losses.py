@@ -140,6 +140,7 @@ def digits_array():
     return _digits(16)
 
 
+@pytest.mark.slow
 def test_wgan_gp_brings_its_penalty_and_optimiser_defaults(cli_run, plugins, digits, tmp_path):
     out = tmp_path / "run"
     result = cli_run("train", "dcgan", "--data", digits, *FAST, "--set", "d_norm=layer", "--loss", "wgan-gp",

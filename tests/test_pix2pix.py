@@ -182,6 +182,7 @@ def test_a_pix2pix_run_translates_like_a_cyclegan_run(cli_run, pix2pix_run, tmp_
     assert "--direction b2a: model 'pix2pix' offers a2b" in refused.output
 
 
+@pytest.mark.slow
 def test_b2a_trains_the_other_way_and_translate_follows(cli_run, emoji, tmp_path):
     line, colour = emoji
     folder = side_by_side_folder(tmp_path / "ab", line, colour, count=8)
@@ -195,6 +196,7 @@ def test_b2a_trains_the_other_way_and_translate_follows(cli_run, emoji, tmp_path
     assert "pix2pix b2a" in result.output and len(list(out.glob("*.png"))) == len(list(colour.glob("*.png")))
 
 
+@pytest.mark.slow
 def test_train_mode_is_the_references_test_mode_with_a_fixed_seed(cli_run, emoji, tmp_path):
     """--train-mode: batch statistics and dropout on, as the reference without --eval; the seed fixes it."""
     line, colour = emoji

@@ -38,6 +38,7 @@ def test_a_default_model_ships_with_its_card():
     assert "SSIM" in card and "bench/cyclegan_quality.py" in card  # its scores and how they were measured
 
 
+@pytest.mark.slow
 def test_translate_without_model_colours_held_out_line_art(cli_run, held_out_emoji, tmp_path):
     line, colour = held_out_emoji
     out = tmp_path / "out"

@@ -73,6 +73,7 @@ def test_resume_refuses_a_value_that_would_change_the_run_naming_both(cli_run, p
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 2
 
 
+@pytest.mark.slow
 def test_a_resumable_setting_may_change_on_resume(cli_run, plugins, digits, tmp_path):
     out = tmp_path / "run"
     _job(cli_run, digits, out, "--steps", "2")

@@ -130,6 +130,7 @@ def test_resume_refuses_to_change_the_configuration(cli_run, plugins, digits, tm
     assert "n_critic=0: must be at least 1" in result.output
 
 
+@pytest.mark.slow
 def test_same_seed_same_first_step_losses(cli_run, plugins, digits, tmp_path):
     rows = []
     for name, seed in [("a", "5"), ("b", "5"), ("c", "6")]:
@@ -263,6 +264,7 @@ def test_negative_keep_checkpoints_is_refused(cli_run, plugins, digits, tmp_path
     assert not (tmp_path / "run").exists()  # refused before a run directory is made
 
 
+@pytest.mark.slow
 def test_float16_loss_scaling_trains_resumes_and_reloads(cli_run, plugins, digits, tmp_path, monkeypatch):
     """The GPU mixed-precision path (float16 + loss scaling), forced on the CPU: its checkpoints carry the
     loss-scale state, and resume and reload rebuild the same optimiser structure."""
