@@ -162,12 +162,17 @@ def _decoded(jobs: list[Job], size: int | None, translator: Translator,
 def translate_files(jobs: list[Job], translator: Translator, *, size: int | None, batch_size: int,
                     progress: Callable[[int], None] = lambda n: None,
                     max_pixels: int | None = int(DEFAULT_MAX_MEGAPIXELS * 1e6)) -> TranslateResult:
+    from img2img.data.images import own_pixel_limit
+
+    with own_pixel_limit(max_pixels):  # our limit, checked per file before decoding, replaces Pillow's guard
+        return _translate_files(jobs, translator, size=size, batch_size=batch_size, progress=progress,
+                                max_pixels=max_pixels)
+
+
+def _translate_files(jobs: list[Job], translator: Translator, *, size: int | None, batch_size: int,
+                     progress: Callable[[int], None], max_pixels: int | None) -> TranslateResult:
     import time
 
-    from PIL import Image
-
-    if max_pixels is not None:  # our limit, checked per file, replaces Pillow's global bomb guard where higher
-        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, max_pixels)
     started = time.perf_counter()
     result = TranslateResult()
     pending: list[tuple[int, np.ndarray, tuple[int, int]]] = []

@@ -216,3 +216,31 @@ def test_an_unreadable_sub_folder_is_named(inputs, monkeypatch):
     jobs = translate.collect_jobs([inputs], inputs.parent / "out", "png", skipped)
     assert [j.source.name for j in jobs] == ["good.png"]
     assert skipped == [(inputs / "sub", "folder cannot be read (Permission denied); skipped")]
+
+
+def test_huge_headers_raise_no_pillow_warning_from_decoding_threads(tmp_path):
+    """Translate decodes in tf.data's threads; Pillow's bomb warning (silenced there with catch_warnings,
+    which is not thread-safe) leaked now and then. With our own per-file limit held, Pillow never warns, and
+    its guard is back afterwards."""
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from img2img.data.images import UnreadableImage, load_image, own_pixel_limit
+
+    bomb = tmp_path / "bomb.png"
+    _bomb(bomb, 10000, 10000)
+    before = Image.MAX_IMAGE_PIXELS
+
+    def load(_: int) -> str:
+        try:
+            load_image(bomb, 3, max_pixels=40_000_000)
+        except UnreadableImage as exc:
+            return str(exc)
+        return "decoded"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with own_pixel_limit(40_000_000), ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(load, range(200)))
+    assert set(outcomes) == {f"{bomb}: 10000x10000 = 100.0 MP"}
+    assert before == Image.MAX_IMAGE_PIXELS

@@ -6,7 +6,8 @@ and every common format (png, jpg, bmp, gif, webp, tiff) the same way.
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +88,7 @@ def load_image(path: str | Path, channels: int, size: int | None = None, max_pix
     whose header declares more than ``max_pixels`` is refused before its pixels are decoded: a 24 KB PNG can
     declare 10000x10000, and decoding it would take the memory of a hundred photos."""
     try:
-        with warnings.catch_warnings():
-            if max_pixels is not None:  # our own limit, checked next, replaces Pillow's warning
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+        image = Image.open(path)  # with max_pixels, the caller holds own_pixel_limit(): no Pillow warning
         with image:
             if max_pixels is not None and image.width * image.height > max_pixels:
                 declared = f"{image.width}x{image.height} = {image.width * image.height / 1e6:.1f} MP"
@@ -104,6 +102,21 @@ def load_image(path: str | Path, channels: int, size: int | None = None, max_pix
         image = center_square(image, size)
     arr = np.asarray(image, dtype=np.uint8)
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+@contextmanager
+def own_pixel_limit(max_pixels: int | None) -> Iterator[None]:
+    """While held, ``load_image(..., max_pixels=...)`` is the only guard against images that declare huge
+    sizes: Pillow's own (a warning, then an error, from Image.MAX_IMAGE_PIXELS) is off, so no stray warning
+    reaches the user from tf.data's decoding threads (``warnings.catch_warnings`` is not thread-safe). Every
+    caller must then pass ``max_pixels``; Pillow's guard is back afterwards."""
+    previous = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None:
+        Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def probe(path: Path) -> Image.Image | None:
