@@ -7,14 +7,12 @@ prints ``cpu_description()`` before its figures and writes it into the tables it
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 WORK = REPO / "bench-work"  # gitignored scratch space for long runs that resume
 
 # Run in a child interpreter (python -c PEAK_RSS_CHILD + code): prints "PEAK_KB n" to stderr at exit.
@@ -60,10 +58,6 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    return statistics.median(timed(fn) for _ in range(repeats))
-
-
 def peak_kb(stderr: str) -> int:
     """The ``PEAK_KB`` line a ``PEAK_RSS_CHILD`` process printed."""
     return int(next(line.split()[1] for line in stderr.splitlines() if line.startswith("PEAK_KB")))
@@ -76,12 +70,6 @@ def print_peak_table(counted: str, rows: list[tuple[int, float, float]]) -> None
     for count, peak, rate in rows:
         print(f"| {count} | {peak:.0f} | {rate:.1f} |")
     print(f"peak memory ratio for {rows[1][0] // rows[0][0]}x the {counted}: {rows[1][1] / rows[0][1]:.3f}")
-
-
-def markdown_table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]:
-    header = list(header)
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]
 
 
 def write_result(path: Path, lines: Iterable[str]) -> Path:

@@ -16,7 +16,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from PIL import Image
 
 from bench.data import FASHION_CLASSES as CLASSES
 from bench.data import fashion_mnist
-from bench.harness import cpu_description
+from bench.harness import cpu_description, timed
 
 PARAPHRASES = {
     "t-shirt": "a short-sleeved cotton tee", "trouser": "a pair of long pants", "pullover": "a warm knitted sweater",
@@ -62,9 +61,8 @@ def write_folder(root: Path, count: int) -> None:
 
 
 def cli(*args: object) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "img2img", *map(str, args)], check=True)
-    return time.perf_counter() - started
+    """Seconds one ``img2img ARGS`` takes, in a fresh process as a user runs it."""
+    return timed(lambda: subprocess.run([sys.executable, "-m", "img2img", *map(str, args)], check=True))
 
 
 def read_pngs(paths: list[Path]) -> np.ndarray:
