@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from img2img.atomic import replacing
+from img2img.atomic import replacing, write_bytes_atomic
 
 INDEX = "index.html"
 THUMBNAILS = "index-inputs"  # translate --html: small copies of the inputs, so the page travels with --out
@@ -67,8 +67,7 @@ def _image(target: Path, folder: Path, alt: str) -> str:
 
 
 def write_page(path: Path, text: str) -> Path:
-    with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_bytes_atomic(path, text.encode("utf-8"))
     return path
 
 
