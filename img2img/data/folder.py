@@ -78,6 +78,19 @@ def training_folder(root: Path) -> Path:
     return root / "train" if folders <= SPLIT_FOLDERS else root
 
 
+def files_by_stem(scan: FolderScan, option: str) -> dict[str, Path]:
+    """Relative path without extension -> file: how paired images find each other (``A/x/1.png`` with
+    ``B/x/1.jpg``). Two files that differ only in extension cannot be paired, and are refused by name."""
+    index: dict[str, Path] = {}
+    for path in scan.files:
+        key = path.relative_to(scan.root).with_suffix("").as_posix()
+        if key in index:
+            raise Img2ImgError(f"{option} {scan.root}: {index[key].name} and {path.name} have the same name, so "
+                               "neither can be paired; rename or remove one")
+        index[key] = path
+    return index
+
+
 def holdout_split(count: int, request: DataRequest) -> list[int]:
     """Indices of the requested part: a seeded permutation, the first share held out."""
     order = np.random.default_rng(request.seed).permutation(count)

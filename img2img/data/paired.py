@@ -20,7 +20,7 @@ import numpy as np
 
 from img2img.console import warn
 from img2img.data import DataRequest, ImageData
-from img2img.data.folder import name_list, scan_folder, training_folder
+from img2img.data.folder import files_by_stem, name_list, scan_folder, training_folder
 from img2img.data.images import UnreadableImage, center_square, load_image, to_unit_range
 from img2img.errors import Img2ImgError
 
@@ -53,17 +53,7 @@ def matched(source_a: str, source_b: str) -> Pairs:
     root_a = training_folder(_readable_folder(source_a, "--data"))
     root_b = training_folder(_readable_folder(source_b, "--data-b"))
     scans = scan_folder(root_a, "--data"), scan_folder(root_b, "--data-b")
-    keyed: list[dict[str, Path]] = []
-    for option, scan in zip(("--data", "--data-b"), scans, strict=True):
-        index: dict[str, Path] = {}
-        for path in scan.files:
-            key = path.relative_to(scan.root).with_suffix("").as_posix()
-            if key in index:
-                raise Img2ImgError(f"{option} {scan.root}: {index[key].name} and {path.name} have the same name, so "
-                                   "neither can be paired; rename or remove one")
-            index[key] = path
-        keyed.append(index)
-    a, b = keyed
+    a, b = files_by_stem(scans[0], "--data"), files_by_stem(scans[1], "--data-b")
     common = sorted(a.keys() & b.keys())
     if not common:
         raise Img2ImgError(f"--data {root_a} and --data-b {root_b}: no image of one has a partner with the same "
