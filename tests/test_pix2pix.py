@@ -69,6 +69,37 @@ def test_an_image_translates_the_same_alone_or_in_a_batch(plugins, emoji):
     np.testing.assert_allclose(alone[0], together[0], atol=1e-5)
 
 
+def test_grey_input_makes_colour_and_grey_versions_of_a_photo_translate_alike(plugins, tmp_path):
+    """A colouriser greys its own input, the critic sees that grey input, and the greying is a stock layer
+    with fixed weights, so the saved generator reloads without custom code and training cannot move it."""
+    import keras
+    from sklearn.datasets import load_sample_images
+
+    model = plugins.models.get("pix2pix")(image_size=32, channels=3, filters=4, d_filters=4, grey_input=True)
+    photo = Image.fromarray(load_sample_images().images[0][:64, :96])
+    colour = np.asarray(photo, np.float32)[None] / 127.5 - 1
+    grey = np.asarray(photo.convert("L").convert("RGB"), np.float32)[None] / 127.5 - 1
+    out_colour = np.asarray(model.generator(colour, training=False))
+    np.testing.assert_allclose(out_colour, np.asarray(model.generator(grey, training=False)), atol=0.02)
+    critic_input = np.asarray(model.discriminator_inputs(colour, colour))
+    np.testing.assert_allclose(critic_input[..., :3], grey, atol=0.01)  # Pillow rounds its luma to bytes
+    luminance = model.generator.get_layer("luminance")
+    trainable = {id(w) for w in model.generator.trainable_weights}
+    assert not luminance.trainable and not any(id(w) in trainable for w in luminance.weights)
+    model.generator.save(tmp_path / "generator.keras")
+    reloaded = keras.saving.load_model(tmp_path / "generator.keras", compile=False)
+    np.testing.assert_allclose(np.asarray(reloaded(colour, training=False)), out_colour, atol=1e-6)
+    plain = plugins.models.get("pix2pix")(image_size=32, channels=3, filters=4, d_filters=4)
+    assert not any(layer.name == "luminance" for layer in plain.generator.layers)
+
+
+def test_grey_input_on_grey_data_is_refused_by_name(plugins):
+    from img2img.errors import Img2ImgError
+
+    with pytest.raises(Img2ImgError, match="grey_input=true greys colour images; these have 1 channel"):
+        plugins.models.get("pix2pix")(image_size=32, channels=1, filters=4, d_filters=4, grey_input=True)
+
+
 def test_sizes_it_cannot_take_are_refused_with_the_rule(cli_run, emoji):
     line, colour = emoji
     result = cli_run("train", "pix2pix", "--data", line, "--data-b", colour, "--image-size", "40", expect=1)

@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from img2img import GAN, Img2ImgError, Option, spectral_norm_option
-from img2img_plugins.pix2pix.networks import UPSAMPLING, patchgan, unet_depth, unet_generator
+from img2img_plugins.pix2pix.networks import UPSAMPLING, luminance, patchgan, unet_depth, unet_generator
 
 GRID_PAIRS = 8
 LOAD_SCALE = 286 / 256  # reference: load at 286 px, random 256 px crops
@@ -52,11 +52,17 @@ class Pix2Pix(GAN):
         "spectral_norm": spectral_norm_option("the PatchGAN's convolutions (and drop its batch norm)"),
         "augment": Option(True, "random resize-crop (load at load_scale times the size) and horizontal flip, the "
                           "same for both images of a pair"),
+        "grey_input": Option(False, "the generator first reduces its input to luma (ITU-R 601) and the PatchGAN "
+                             "sees that grey input, so colour photos and grey ones translate alike: for "
+                             "colourising (3 channels)"),
         "load_scale": Option(LOAD_SCALE, "with augment: pairs are resized to this multiple of --image-size, then "
                              "randomly cropped (reference 286/256)", minimum=1),
     }
 
     def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("grey_input") and kwargs["channels"] != 3:  # before the networks are built on it
+            raise Img2ImgError(f"--set grey_input=true greys colour images; these have {kwargs['channels']} "
+                               "channel(s). Train on colour images, or leave grey_input off")
         super().__init__(**kwargs)
         self.depth = unet_depth(self.image_size)
         # Per run: the U-Net takes any size that is a multiple of 2^depth; translate pads to it, no further.
@@ -80,7 +86,8 @@ class Pix2Pix(GAN):
     # ----- networks ------------------------------------------------------------------------------
     def build_generator(self) -> keras.Model:
         return unet_generator(self.channels, int(self.settings["filters"]), unet_depth(self.image_size),
-                              float(self.settings["dropout"]), upsampling=str(self.settings["upsampling"]))
+                              float(self.settings["dropout"]), upsampling=str(self.settings["upsampling"]),
+                              grey_input=bool(self.settings["grey_input"]))
 
     def build_discriminator(self) -> keras.Model:
         return patchgan(self.channels, int(self.settings["d_filters"]), int(self.settings["d_layers"]),
@@ -92,7 +99,10 @@ class Pix2Pix(GAN):
         return labels
 
     def discriminator_inputs(self, images: Any, labels: Any | None) -> Any:
-        return ops.concatenate([ops.cast(labels, images.dtype), images], axis=-1)
+        source = ops.cast(labels, images.dtype)
+        if self.settings["grey_input"]:  # what the generator saw, or the critic could read colour off the input
+            source = luminance(source)
+        return ops.concatenate([source, images], axis=-1)
 
     def fake_batch(self, batch_size: Any, labels: Any, dtype: Any) -> Any:
         return ops.cast(self.generator(labels, training=True), dtype)

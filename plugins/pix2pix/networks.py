@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 from img2img import gan_normal, spectral_norm
@@ -41,6 +42,24 @@ def _down(filters: int, use_bias: bool) -> layers.Layer:
 
 
 UPSAMPLING = ("transpose", "resize")
+REC601 = (0.299, 0.587, 0.114)  # luma weights of ITU-R BT.601, what Pillow's convert("L") uses
+
+
+def luminance(x: Any) -> Any:
+    """An RGB batch reduced to its luma, repeated on the three channels: the grey photo a colouriser sees."""
+    from keras import ops
+
+    weights = ops.convert_to_tensor(REC601, dtype=x.dtype)
+    return ops.repeat(ops.sum(x * weights, axis=-1, keepdims=True), 3, axis=-1)
+
+
+def luminance_layer() -> layers.Layer:
+    """``luminance`` as a fixed 1x1 convolution, a stock layer, so a saved generator reloads without custom
+    code and does its own greying: a colour photo and its grey version translate alike."""
+    layer = layers.Conv2D(3, 1, use_bias=False, trainable=False, name="luminance")
+    layer.build((None, None, None, 3))
+    layer.set_weights([np.tile(np.asarray(REC601, np.float32)[None, None, :, None], (1, 1, 1, 3))])
+    return layer
 
 
 def _up(x: Any, filters: int, use_bias: bool, method: str) -> Any:
@@ -54,12 +73,14 @@ def _up(x: Any, filters: int, use_bias: bool, method: str) -> Any:
 
 
 def unet_generator(channels: int, filters: int, depth: int, dropout: float, name: str = "generator",
-                   out_channels: int | None = None, upsampling: str = "transpose") -> keras.Model:
-    """Input and output [n, h, w, channels] in [-1, 1], for any h and w that are multiples of 2^depth."""
+                   out_channels: int | None = None, upsampling: str = "transpose",
+                   grey_input: bool = False) -> keras.Model:
+    """Input and output [n, h, w, channels] in [-1, 1], for any h and w that are multiples of 2^depth;
+    ``grey_input`` (3 channels) makes the first layer ``luminance_layer``."""
     widths = [filters * min(2 ** i, 8) for i in range(depth)]
     image = keras.Input((None, None, channels), name="image")
     encoded = []
-    x = image
+    x = luminance_layer()(image) if grey_input else image
     for i, width in enumerate(widths):
         if i > 0:
             x = layers.LeakyReLU(0.2)(x)
