@@ -198,3 +198,36 @@ def test_a_train_val_test_layout_reads_train_only_and_never_as_classes(digits, t
     shutil.copy(files[0], root / "cats" / files[0].name)
     data = load_source(str(root), DataRequest(image_size=8, repeat=False), get_plugins().datasets)
     assert data.class_names == ["cats", "test", "train", "val"]
+
+
+# ----- captions beside images ---------------------------------------------------------------------
+def test_captions_come_from_txt_files_and_missing_ones_are_named(tmp_path, capsys):
+    from img2img.data.captions import index_captions
+
+    for name, text in [("a", "red apple\n\n  a shiny red apple \n"), ("b", "red apple\n"), ("c", None)]:
+        Image.new("RGB", (4, 4)).save(tmp_path / f"{name}.png")
+        if text is not None:
+            (tmp_path / f"{name}.txt").write_text(text)
+    index, kept = index_captions(sorted(tmp_path.glob("*.png")))
+    assert kept == [0, 1]
+    assert index.captions == ["red apple", "a shiny red apple"]  # distinct, stripped, blank lines dropped
+    assert index.ids == [0, 1, 0] and index.starts == [0, 2] and index.counts == [2, 1]
+    assert "c.png" in capsys.readouterr().err
+
+
+def test_caption_draws_resume_where_they_stopped(tmp_path):
+    """A stream that skips k elements (resume) draws the same captions as an unbroken one from element k."""
+    from img2img.data import DataRequest
+    from img2img.data.folder import FolderSource
+
+    for i in range(6):
+        Image.new("L", (4, 4), i * 40).save(tmp_path / f"{i}.png")
+        (tmp_path / f"{i}.txt").write_text("\n".join(f"caption {i}.{k}" for k in range(4)))
+
+    def ids(skip: int, n: int) -> list[int]:
+        data = FolderSource().load(str(tmp_path), DataRequest(image_size=4, seed=3, skip=skip, captions=True))
+        return [int(c) for _, c in data.dataset.take(n)]
+
+    unbroken = ids(0, 30)
+    assert ids(11, 19) == unbroken[11:]
+    assert len(set(unbroken)) > 6  # more than one caption per image gets drawn

