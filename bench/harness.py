@@ -11,6 +11,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench-work"  # gitignored scratch space for long runs that resume
@@ -51,11 +54,40 @@ def command_of_caller() -> str:
     return " ".join([module, *sys.argv[1:]])
 
 
+def timed_value(fn: Callable[[], T]) -> tuple[T, float]:
+    """What one call of ``fn`` returns, and the seconds it took."""
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
 def timed(fn: Callable[[], object]) -> float:
     """Seconds one call of ``fn`` takes."""
+    return timed_value(fn)[1]
+
+
+def per_call(fn: Callable[[int], T], count: int, finish: Callable[[T], object] = lambda value: value) -> float:
+    """Mean seconds of ``fn(0) .. fn(count - 1)``; ``finish`` takes the last result (e.g. to a number), so
+    asynchronous work the calls queued is in the time."""
+    def loop() -> None:
+        value = None
+        for i in range(count):
+            value = fn(i)
+        finish(value)  # type: ignore[arg-type]
+
+    return timed(loop) / count
+
+
+def add_seconds(tally: Path, fn: Callable[[], object]) -> float:
+    """Run ``fn`` and add its seconds to the total kept in ``tally`` (also when it fails or is interrupted),
+    so a run done in resumable pieces reports the time of all its pieces; returns the new total."""
     started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+    try:
+        fn()
+    finally:
+        before = float(tally.read_text()) if tally.is_file() else 0.0
+        tally.write_text(str(before + time.perf_counter() - started))
+    return float(tally.read_text())
 
 
 def peak_kb(stderr: str) -> int:

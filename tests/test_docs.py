@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import REPO
 
 from img2img import hookspecs
@@ -116,3 +117,26 @@ def test_every_benchmark_imports_and_prints_its_cpu():
         importlib.import_module(module)
         if path.parent != REPO / "bench":
             assert "cpu_description()" in path.read_text(), f"{path} does not print the CPU it ran on"
+
+
+def test_bench_harness_times_what_it_says(tmp_path):
+    """Training done in resumable pieces reports the time of all its pieces, an interrupted piece included;
+    per-call timing runs the calls it divides by and waits for the last result."""
+    import time
+
+    from bench.harness import add_seconds, per_call, timed_value
+
+    tally = tmp_path / "seconds.txt"
+    assert add_seconds(tally, lambda: time.sleep(0.05)) >= 0.05
+
+    def interrupted() -> None:
+        time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        add_seconds(tally, interrupted)
+    assert float(tally.read_text()) >= 0.1
+    calls, finished = [], []
+    seconds = per_call(lambda i: calls.append(i) or time.sleep(0.01) or i, 5, finished.append)
+    assert calls == [0, 1, 2, 3, 4] and finished == [4] and 0.01 <= seconds < 0.5
+    assert timed_value(lambda: "x")[0] == "x"

@@ -22,14 +22,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bench.data import load_emoji as load_folder
-from bench.harness import REPO, cpu_description
+from bench.harness import REPO, add_seconds, cpu_description
 
 SIZE = 64
 LINE_ART = {  # where domain A comes from, as the report and the model card name it
@@ -198,12 +197,7 @@ def main() -> None:
         spent.write_text(str(json.loads(previous.read_text())["train_seconds"]))
     if not finished:
         print(" ".join(command[2:]), flush=True)
-        started = time.perf_counter()
-        try:
-            subprocess.run(command, check=True)
-        finally:
-            before = float(spent.read_text()) if spent.is_file() else 0.0
-            spent.write_text(str(before + time.perf_counter() - started))
+        add_seconds(spent, lambda: subprocess.run(command, check=True))
     train_seconds = float(spent.read_text()) if spent.is_file() else float("nan")  # trained elsewhere: unknown
     translated = work / "translated"
     subprocess.run([sys.executable, "-m", "img2img", "translate", str(line_test), "--model", str(run), "--out",

@@ -14,12 +14,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.harness import cpu_description
+from bench.harness import cpu_description, timed_value
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -40,11 +39,13 @@ def run_one(plugins, data: str, loss: str, penalties: list[str], seed: int, step
 
     request = TrainRequest(model="toy-mlp", data=f"toy:{data}", loss=loss, penalties=penalties, steps=steps,
                            steps_per_epoch=steps, batch_size=batch, seed=seed, out=out, verbose=0)
-    started = time.perf_counter()
-    result = Trainer(request, plugins, lambda message: None).run()
-    generator = keras.saving.load_model(result.run.generator_path, safe_mode=True)
-    z = np.random.default_rng(10_000 + seed).standard_normal((SAMPLES, 16)).astype(np.float32)
-    return np.asarray(generator(z, training=False)), time.perf_counter() - started
+    def train_and_sample() -> np.ndarray:
+        result = Trainer(request, plugins, lambda message: None).run()
+        generator = keras.saving.load_model(result.run.generator_path, safe_mode=True)
+        z = np.random.default_rng(10_000 + seed).standard_normal((SAMPLES, 16)).astype(np.float32)
+        return np.asarray(generator(z, training=False))
+
+    return timed_value(train_and_sample)
 
 
 def main() -> None:

@@ -25,13 +25,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, cpu_description
+from bench.harness import REPO, add_seconds, cpu_description
 
 LOMIRI = Path("/usr/share/backgrounds")
 MATE = Path("/usr/share/backgrounds/mate/nature")
@@ -183,12 +182,7 @@ def train(args: argparse.Namespace, pairs: Path, run: Path) -> float:
     spent = run.parent / "train_seconds.txt"
     if trained_steps(run) < args.steps:
         print(" ".join(command[2:]), flush=True)
-        started = time.perf_counter()
-        try:
-            subprocess.run(command, check=True)
-        finally:
-            before = float(spent.read_text()) if spent.is_file() else 0.0
-            spent.write_text(str(before + time.perf_counter() - started))
+        add_seconds(spent, lambda: subprocess.run(command, check=True))
     return float(spent.read_text()) if spent.is_file() else float("nan")
 
 

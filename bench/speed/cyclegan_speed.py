@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, cpu_description
+from bench.harness import REPO, cpu_description, per_call, timed
 
 CONFIGS = [(64, 6), (128, 6), (128, 9)]
 PEERS = {(64, 6): (1.29, 1.40), (128, 6): (4.04, 5.20), (128, 9): (5.44, 6.38)}  # PyTorch, keras-io (s/step)
@@ -70,25 +69,14 @@ def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> di
     flops = step_flops(model, *batches[0])
     # as Keras' fit wraps it: no autograph conversion (train steps have no tensor-dependent Python control flow)
     train = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True, autograph=False)
-    started = time.perf_counter()
-    train(batches[0])
-    first = time.perf_counter() - started
+    first = timed(lambda: train(batches[0]))
     train(batches[1])  # a second warm-up: some kernels pick their algorithm on the first real call
-    started = time.perf_counter()
-    for i in range(steps):
-        out = train(batches[i % 4])
-    float(out["g_loss"])
-    per_step = (time.perf_counter() - started) / steps
+    per_step = per_call(lambda i: train(batches[i % 4]), steps, lambda out: float(out["g_loss"]))
 
     generate = tf.function(lambda x: model.generator(x, training=False), jit_compile=jit)
     images = batches[0][0]
     generate(images)
-    started = time.perf_counter()
-    count = max(steps, 10)
-    for _ in range(count):
-        result = generate(images)
-    np.asarray(result)
-    per_image = (time.perf_counter() - started) / count
+    per_image = per_call(lambda i: generate(images), max(steps, 10), np.asarray)
     return {"first": first, "step": per_step, "images_per_s": 1.0 / per_image, "flops": flops,
             "gflops_per_s": flops / per_step / 1e9}
 

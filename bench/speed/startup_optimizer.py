@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from collections.abc import Callable
 
-from bench.harness import cpu_description
+from bench.harness import cpu_description, per_call, timed, timed_value
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -29,30 +28,20 @@ def measure(size: int, blocks: int, optimizer_cls=None, steps: int = 1) -> dict[
     ``steps``) and per generator forward pass (ms, batch 1, as translate runs it)."""
     import numpy as np
     import tensorflow as tf
-    from cyclegan_speed import cyclegan_and_batches
+
+    from bench.speed.cyclegan_speed import cyclegan_and_batches
 
     model, batches = cyclegan_and_batches(size, blocks, optimizer_cls)
     step = tf.function(model.train_step, autograph=False)
-    started = time.perf_counter()
-    concrete = step.get_concrete_function(batches[0])
-    traced = time.perf_counter() - started
-    started = time.perf_counter()
-    step(batches[0])
-    first = time.perf_counter() - started
+    concrete, traced = timed_value(lambda: step.get_concrete_function(batches[0]))
+    first = timed(lambda: step(batches[0]))
     step(batches[1])
-    times = []
-    for i in range(steps):
-        started = time.perf_counter()
-        float(step(batches[(i + 2) % len(batches)])["g_loss"])
-        times.append(time.perf_counter() - started)
+    times = [timed(lambda i=i: float(step(batches[(i + 2) % len(batches)])["g_loss"])) for i in range(steps)]
     forward = tf.function(lambda x: model.generator(x, training=False))
     np.asarray(forward(batches[0][0]))
-    started = time.perf_counter()
-    for _ in range(10):
-        out = forward(batches[0][0])
-    np.asarray(out)
+    forward_s = per_call(lambda i: forward(batches[0][0]), 10, np.asarray)
     return {"ops": len(concrete.graph.get_operations()), "trace": traced, "first": first,
-            "step": statistics.median(times), "forward_ms": (time.perf_counter() - started) / 10 * 1000}
+            "step": statistics.median(times), "forward_ms": forward_s * 1000}
 
 
 def compare(variants: dict[str, Callable[[], dict[str, float]]], repeats: int) -> dict[str, dict[str, float]]:
