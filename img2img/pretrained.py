@@ -26,6 +26,7 @@ class ShippedModel:
     description: str
     path: Path
     default: bool
+    purpose: str = "that kind of image"  # what it is made for, as "made for ..." reads
 
 
 def _root() -> Path | None:
@@ -46,7 +47,8 @@ def shipped_models() -> list[ShippedModel]:
     """The shipped models whose files are present, default first."""
     root = _root()
     index = _index()
-    found = [ShippedModel(name, str(entry.get("description", "")), root / name, name == index.get("default"))
+    found = [ShippedModel(name, str(entry.get("description", "")), root / name, name == index.get("default"),
+                          str(entry.get("for") or ShippedModel.purpose))
              for name, entry in index.get("models", {}).items()
              if root is not None and (root / name / "config.json").is_file()]
     return sorted(found, key=lambda m: (not m.default, m.name))
@@ -64,11 +66,10 @@ def announce_shipped(folder: Path, given: bool) -> str | None:
     model = shipped_model_at(folder)
     if model is None:
         return None
-    others = [m.name for m in shipped_models() if m.name != model.name]
-    choose = f"--model NAME ({', '.join(others)}) or " if others else ""
+    others = "".join(f"; for {m.purpose} pass --model {m.name}" for m in shipped_models() if m.name != model.name)
     lead = f"Using the shipped default model {model.name!r}, since no --model was given" if not given \
         else f"Using the shipped model {model.name!r}"
-    return (f"{lead}: {model.description}. It is made for that kind of image; for other images pass {choose}"
+    return (f"{lead}: {model.description}. It is made for {model.purpose}{others}; for other images pass "
             "--model RUN, a run you trained ('img2img models' lists the shipped ones)")
 
 

@@ -85,3 +85,50 @@ def test_models_listing_names_the_shipped_default(cli_run):
     listing = json.loads(cli_run("models", "--json").output)
     shipped = {m["name"]: m for m in listing["pretrained"]}
     assert shipped["emoji-line2colour"]["plugin"] == "shipped, default"
+
+
+def _shipped(name: str) -> Path:
+    return next(m.path for m in shipped_models() if m.name == name)
+
+
+def test_photo_colourise_credits_every_photograph_under_a_licence_that_allows_it():
+    from bench.quality.photo_colourise import TRAINING  # the photographs its training read
+
+    folder = _shipped("photo-colourise")
+    assert (folder / "generator.keras").stat().st_size < 30e6  # small enough to ship in the wheel
+    card = (folder / "MODEL_CARD.md").read_text()
+    for source, author, licence, _origin in TRAINING:
+        assert licence in ("CC0-1.0", "CC-BY-2.0", "CC-BY-4.0"), (source, licence)
+        assert f"`{Path(str(source)).name}`: {author}, {licence}" in card
+    assert "grey input unchanged" in card and "PSNR" in card and "colourfulness" in card
+    assert json.loads((folder / "config.json").read_text())["settings"]["grey_input"] is True
+
+
+@pytest.mark.slow
+def test_photo_colourise_colours_a_photograph_at_its_own_size(cli_run, tmp_path):
+    """Smoke test of the shipped path on scikit-learn's china.jpg (one of its training photographs; the
+    held-out scores are in its card): native size, colour from grey, and a colour input is greyed first."""
+    from sklearn.datasets import load_sample_images
+
+    from bench.quality.photo_colourise import colourfulness
+
+    photo = Image.fromarray(load_sample_images().images[0])
+    (tmp_path / "in").mkdir()
+    photo.convert("L").save(tmp_path / "in" / "grey.png")
+    photo.save(tmp_path / "in" / "colour.png")
+    result = cli_run("translate", tmp_path / "in", "--model", "photo-colourise", "--out", tmp_path / "out")
+    assert "Using the shipped model 'photo-colourise': pix2pix: grey -> colour for photographs" in result.output
+    out = _pixels(tmp_path / "out")
+    assert out["grey"].shape == (427, 640, 3)
+    assert colourfulness(out["grey"]) > 15 > colourfulness(_pixels(tmp_path / "in")["grey"])
+    assert np.abs(out["grey"] - out["colour"]).mean() < 0.01
+
+
+def test_the_default_names_the_photo_model_for_photographs(cli_run, tmp_path):
+    from sklearn.datasets import load_sample_images
+
+    (tmp_path / "in").mkdir()
+    Image.fromarray(load_sample_images().images[1][:64, :64]).save(tmp_path / "in" / "photo.png")
+    result = cli_run("translate", tmp_path / "in" / "photo.png", "--out", tmp_path / "out")
+    assert "shipped default model 'emoji-line2colour'" in result.output
+    assert "for photographs pass --model photo-colourise" in result.output

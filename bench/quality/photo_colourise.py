@@ -248,7 +248,8 @@ def main() -> None:
         f"(`python -m bench.quality.photo_colourise {' '.join(sys.argv[1:])}`).",
         f"KID and FID features: {extractor}; KID over 100 subsets of {len(names) // 2} (mean ± standard "
         f"deviation); FID on {len(names)} images is biased upward and only compares rows of this table.",
-        f"Colour and grey versions of the same crops translate to the same output (max difference {same:.2g}).",
+        f"Colour and grey versions of the same crops translate to the same output (max difference {same:.2g} "
+        "in [0, 1]: Pillow rounds the grey version to whole bytes).",
         "", *lines, ""])
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -298,8 +299,9 @@ plausible colours back. `img2img translate photos/ --model {name}`.
 {credits}
 - **Licence of this model**: CC-BY-4.0, crediting the photographers above.
 - **Intended use**: recolouring grey photographs of landscapes, plants and everyday scenes, and a baseline
-  for better colourisers. It learnt from {photos} photographs: expect muted, often brownish-green or
-  blue-sky colours, and no knowledge of faces, text or anything its photographs did not show.
+  for better colourisers. It learnt from {photos} photographs: skies and water come out blue and plants
+  green or orange-brown, but colours the grey cannot tell (a flower's, a car's) are guesses, often wrong,
+  which is why its PSNR is below the grey input's below; it knows nothing of faces or text.
 
 ## How it was trained and scored
 Produced by `bench/quality/photo_colourise.py` (the exact command is below), which cuts the crops, trains,
