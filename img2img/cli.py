@@ -75,8 +75,10 @@ def _resume(option: str, text: str) -> str:
               "start it (so one command serves the first start and every restart). Options given again with "
               "their stored values are accepted; a value that would change the run is refused by name.")
 @click.option("--seed", type=int, default=0, show_default=True, help=_resume("seed", "Same seed, same first steps."))
-@click.option("--precision", type=click.Choice(["float32", "mixed"]), default="float32", show_default=True,
-              help=_resume("precision", "mixed: float16 on a GPU, bfloat16 on a CPU; weights stay float32."))
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed"]), default="auto", show_default=True,
+              help=_resume("precision", "mixed: float16 on a GPU, bfloat16 on a CPU; auto: mixed where the "
+                           "hardware is faster at it (tensor cores, AMX or AVX-512 BF16), else float32. Weights "
+                           "stay float32."))
 @click.option("--text-encoder", help=_resume("text_encoder", "Text-conditioned models: encoder of the captions "
               "(default: the model's own; see 'img2img models')."))
 @click.option("--warm-start", type=click.Path(path_type=Path), metavar="RUN",

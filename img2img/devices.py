@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-PRECISIONS = ("float32", "mixed")
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PRECISIONS = ("auto", "float32", "mixed")
+# CPU flags (Linux /proc/cpuinfo names) of matrix or vector units that multiply bfloat16 at more than the
+# float32 rate: Intel AMX, and AVX-512 BF16 (Intel Cooper Lake and later, AMD Zen 4 and later).
+FAST_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
+TENSOR_CORES = (7, 0)  # compute capability from which GPUs multiply float16 on tensor cores (Volta)
 
 
 def describe_devices() -> str:
@@ -21,15 +29,61 @@ def describe_devices() -> str:
     return ", ".join(names)
 
 
-def choose_policy(precision: str) -> str:
-    """'mixed' means float16 compute on a GPU, bfloat16 on a CPU; variables stay float32 either way."""
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags as Linux names them; empty where there is no /proc/cpuinfo."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def fast_bfloat16_cpu(flags: set[str] | None = None) -> bool:
+    return bool(set(FAST_BFLOAT16_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
+def gpus_with_tensor_cores() -> tuple[bool, bool]:
+    """(any GPU, every GPU has tensor cores)."""
     import tensorflow as tf
 
+    gpus = tf.config.list_physical_devices("GPU")
+    capabilities = []
+    for gpu in gpus:
+        try:
+            capabilities.append(tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability", ())))
+        except (ValueError, RuntimeError):
+            capabilities.append(())
+    return bool(gpus), bool(gpus) and all(c >= TENSOR_CORES for c in capabilities)
+
+
+def choose_policy(precision: str) -> str:
+    """The Keras dtype policy for ``--precision``: 'mixed' is float16 compute on a GPU and bfloat16 on a
+    CPU; 'auto' is mixed only where the hardware multiplies in the narrower type faster (tensor cores, AMX
+    or AVX-512 BF16), float32 elsewhere. Variables stay float32 either way."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
     if precision == "float32":
         return "float32"
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    gpu, tensor_cores = gpus_with_tensor_cores()
+    if precision == "mixed":
+        return "mixed_float16" if gpu else "mixed_bfloat16"
+    if gpu:
+        return "mixed_float16" if tensor_cores else "float32"
+    return "mixed_bfloat16" if fast_bfloat16_cpu() else "float32"
+
+
+def slow_policy_warning(policy: str) -> str | None:
+    """What to tell a user whose resumed run keeps a policy this machine computes slowly."""
+    gpu, tensor_cores = gpus_with_tensor_cores()
+    if policy == "mixed_bfloat16" and not gpu and not fast_bfloat16_cpu():
+        return ("this run computes in mixed_bfloat16 (its stored precision), but this CPU has no fast bfloat16 "
+                "(AMX or AVX-512 BF16): it will run, slower than float32; its checkpoints stay as they are")
+    if policy == "mixed_float16" and not tensor_cores:
+        return ("this run computes in mixed_float16 (its stored precision), but " +
+                ("this GPU has no tensor cores" if gpu else "there is no GPU") +
+                ": it will run, slower than float32; its checkpoints stay as they are")
+    return None
 
 
 def set_policy(policy: str) -> str:
@@ -37,6 +91,19 @@ def set_policy(policy: str) -> str:
 
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+@contextmanager
+def policy_scope(policy: str) -> Iterator[str]:
+    """Build under ``policy`` (Keras' policy is process-wide), then put back the one before."""
+    import keras
+
+    before = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def set_graph_optimizer(setting: str = "auto") -> bool:

@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--filters", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default="float32", help="img2img train --precision (float32, mixed, auto)")
     parser.add_argument("--line-art", choices=["symbola", "traced"], default="symbola",
                         help="symbola: Symbola's own drawing of each emoji (a different design from the colour "
                         "one, so pixel scores also measure the fonts' differences); traced: line art traced "
@@ -185,7 +186,7 @@ def main() -> None:
                "--steps", str(args.steps), "--steps-per-epoch", str(args.steps_per_epoch),
                "--set", f"filters={args.filters}", "--set", f"d_filters={args.filters}",
                "--set", f"lr_constant_epochs={epochs // 2}", "--set", f"lr_decay_epochs={epochs - epochs // 2}",
-               "--seed", str(args.seed), "--out", str(run)]
+               "--seed", str(args.seed), "--precision", args.precision, "--out", str(run)]
     for setting in args.settings:
         command += ["--set", setting]
     previous = args.out / f"{args.model}_quality.json"
@@ -225,7 +226,7 @@ def main() -> None:
     report = "\n".join([
         f"Emoji line art -> colour, {SIZE} px, {len(held)} held-out emoji scored against their own colour "
         f"version. Line art: {LINE_ART[args.line_art]}.",
-        f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}"
+        f"Training: {args.steps} steps, batch {args.batch_size}, filters {args.filters}, precision {args.precision}"
         f"{''.join(', ' + x for x in args.settings)}, "
         f"{train_seconds / 60:.1f} min on {cpu_description()} "
         f"(`python -m bench.quality.cyclegan_quality {' '.join(sys.argv[1:])}`).",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from img2img.devices import set_graph_optimizer
+from img2img.devices import policy_scope, set_graph_optimizer
 from img2img.errors import Img2ImgError
 from img2img.plugins import PluginManager
 from img2img.runs import RunDirectory, complete_settings, run_model_class
@@ -36,12 +36,14 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
         if key in settings:
             option.check(key, settings[key])
     policy = config["training"].get("policy", "float32")
-    model = model_cls(
-        image_size=config["image_size"], channels=config["channels"],
-        num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
-        sample_shape=config.get("sample_shape"), text_dim=int((config.get("text_encoder") or {}).get("dimension", 0)),
-        **{k: settings[k] for k in model_cls.options},
-    )
+    with policy_scope(policy):  # the run's layers compute as they were trained, whatever the process default
+        model = model_cls(
+            image_size=config["image_size"], channels=config["channels"],
+            num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
+            sample_shape=config.get("sample_shape"),
+            text_dim=int((config.get("text_encoder") or {}).get("dimension", 0)),
+            **{k: settings[k] for k in model_cls.options},
+        )
     per_epoch = int(config["training"].get("steps_per_epoch") or 1)
     d_lr = learning_rate(settings["d_lr"] or settings["lr"], settings, per_epoch, settings["n_critic"])
     jit = {"true": True, "false": False}.get(settings.get("jit_compile", "auto"), "auto")

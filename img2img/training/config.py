@@ -40,7 +40,7 @@ class TrainRequest:
     out: Path | None = None
     resume: bool = False
     seed: int = 0
-    precision: str = "float32"
+    precision: str = "auto"
     verbose: int | str = "auto"
     text_encoder: str | None = None
     warm_start: Path | None = None

@@ -57,13 +57,19 @@ class Trainer:
         if r.resume and r.out is None:
             raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
         out = r.out or default_run_dir(r.model)
-        with FolderLock(out, "train"):
-            return self._run(out)
+        import keras
+
+        policy = keras.mixed_precision.global_policy().name
+        try:
+            with FolderLock(out, "train"):
+                return self._run(out)
+        finally:  # the run's policy is process-wide in Keras: models built after it get their own default again
+            keras.mixed_precision.set_global_policy(policy)
 
     def _run(self, out: Path) -> TrainResult:
         import keras
 
-        from img2img.devices import choose_policy, describe_devices, set_policy
+        from img2img.devices import choose_policy, describe_devices, set_policy, slow_policy_warning
 
         r = self.request
         resume = r.resume
@@ -81,9 +87,14 @@ class Trainer:
 
         keras.utils.set_random_seed(training["seed"])
         # A resumed run keeps its policy: float16 runs hold loss-scale state in their checkpoints.
-        policy = set_policy(training.get("policy") or choose_policy(training["precision"]))
+        stored = training.get("policy")
+        policy = set_policy(stored or choose_policy(training["precision"]))
         training["policy"] = policy
-        self.echo(f"Training on {describe_devices()}; precision {policy}")
+        how = "" if stored or training["precision"] != "auto" else " (--precision auto on this hardware)"
+        self.echo(f"Training on {describe_devices()}; precision {policy}{how}")
+        slow = slow_policy_warning(policy) if stored else None
+        if slow:
+            self.echo(f"Warning: {slow}")
 
         latest = run.latest() if resume else None
         start_step = latest["step"] if latest else 0
