@@ -1,10 +1,12 @@
-"""CycleGAN speed: training s/step and translate images/s at 64 and 128 px (6 and 9 blocks), FLOPs per
-step, achieved GFLOP/s, with XLA (jit_compile) off and on and TensorFlow's graph optimiser (Grappler) on
-and off; and the wall time from ``img2img train`` to the end of its first step (a separate process, as a
-user runs it).
+"""CycleGAN speed on this machine only: training s/step and translate images/s at 64 px / 6 blocks and
+128 px / 9 blocks, batch 1, in float32 and in the policy ``--precision auto`` picks here; FLOPs per step
+and achieved GFLOP/s against a peak measured in the same run (matmul and convolution microbenchmarks in
+each dtype: a virtual machine reports only its nominal clock); float32 with XLA on and with Grappler on
+beside the defaults; and the wall time from ``img2img train`` to the end of its first step (a fresh process,
+as a user runs it).
 
-Reference figures from this 2-core machine kind are in reference.md ("Compute figures"): PyTorch CycleGAN
-1.29 / 4.04 / 5.44 s per step and keras-io 1.40 / 5.20 / 6.38 s per step (64/6, 128/6, 128/9; batch 1).
+Figures are never divided by another machine's: peers (PyTorch, keras-io) measured side by side on named
+machines are in reference.md ("Compute figures") and docs/benchmarks.md.
 
     python -m bench.speed.cyclegan_speed --steps 10 --out bench/results
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +24,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bench.harness import REPO, cpu_description, per_call, timed
 
-CONFIGS = [(64, 6), (128, 6), (128, 9)]
-PEERS = {(64, 6): (1.29, 1.40), (128, 6): (4.04, 5.20), (128, 9): (5.44, 6.38)}  # PyTorch, keras-io (s/step)
+CONFIGS = [(64, 6), (128, 9)]
 
 
 def step_flops(model, a, b) -> float:
@@ -59,13 +61,14 @@ def cyclegan_and_batches(size: int, blocks: int, optimizer_cls=None, jit: bool =
     return model, batches
 
 
-def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> dict[str, float]:
+def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int, policy: str = "float32") -> dict:
     import tensorflow as tf
 
-    from img2img.devices import set_graph_optimizer
+    from img2img.devices import policy_scope, set_graph_optimizer
 
     set_graph_optimizer("true" if grappler else "false")
-    model, batches = cyclegan_and_batches(size, blocks, jit=jit)
+    with policy_scope(policy):
+        model, batches = cyclegan_and_batches(size, blocks, jit=jit)
     flops = step_flops(model, *batches[0])
     # as Keras' fit wraps it: no autograph conversion (train steps have no tensor-dependent Python control flow)
     train = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True, autograph=False)
@@ -81,12 +84,31 @@ def measure(size: int, blocks: int, jit: bool, grappler: bool, steps: int) -> di
             "gflops_per_s": flops / per_step / 1e9}
 
 
-def time_to_first_step(size: int, blocks: int, jit: bool, grappler: bool, data: tuple[Path, Path]) -> float:
+def peak_gflops(dtype: str) -> float:
+    """The best GFLOP/s of a 2048^3 matmul and of a 3x3 convolution (64x64x256 -> 256, batch 4) in ``dtype``:
+    what this machine's TensorFlow reaches on dense work, the yardstick for a training step."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.standard_normal((2048, 2048)), dtype=dtype)
+    x = tf.constant(rng.standard_normal((4, 64, 64, 256)), dtype=dtype)
+    k = tf.constant(rng.standard_normal((3, 3, 256, 256)), dtype=dtype)
+    matmul = tf.function(lambda: tf.matmul(a, a))
+    conv = tf.function(lambda: tf.nn.conv2d(x, k, 1, "SAME"))
+    best = 0.0
+    for fn, flops in ((matmul, 2 * 2048 ** 3), (conv, 2 * 4 * 64 * 64 * 256 * 256 * 9)):
+        fn()
+        best = max(best, flops / per_call(lambda i, fn=fn: fn(), 5, np.asarray) / 1e9)
+    return best
+
+
+def time_to_first_step(size: int, blocks: int, jit: bool, grappler: bool, data: tuple[Path, Path],
+                       precision: str) -> float:
     """Wall seconds from launching ``img2img train`` until it reports its first step done."""
-    from startup_cli import first_step_seconds
+    from bench.speed.startup_cli import first_step_seconds
 
     with tempfile.TemporaryDirectory() as tmp:
-        return first_step_seconds(data, Path(tmp) / "run", size=size, settings=(
+        return first_step_seconds(data, Path(tmp) / "run", size=size, precision=precision, settings=(
             f"blocks={blocks}", f"jit_compile={'true' if jit else 'false'}",
             f"grappler={'true' if grappler else 'false'}"))
 
@@ -99,32 +121,44 @@ def main() -> None:
     print(f"CPU: {cpu_description()}", flush=True)
 
     from bench.data import emoji_code_points, emoji_folders
+    from img2img.devices import choose_policy
 
+    auto = choose_policy("auto")
+    peaks = {"float32": peak_gflops("float32"), "mixed_bfloat16": peak_gflops("bfloat16"),
+             "mixed_float16": peak_gflops("float16")} if auto != "float32" else {"float32": peak_gflops("float32")}
+    print("measured peak GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()), flush=True)
+    # (precision, XLA, Grappler): the defaults in both precisions first, then float32's other two settings.
+    variants = [("float32", False, False), ("auto", False, False), ("float32", True, False), ("float32", False, True)]
+    if auto == "float32":
+        variants.remove(("auto", False, False))  # auto is float32 here: the first row already measures it
     rows = []
-    variants = [(False, True), (False, False), (True, False)]  # (XLA, Grappler)
     with tempfile.TemporaryDirectory() as tmp:
         data = emoji_folders(Path(tmp), emoji_code_points()[:40], size=128)
         for size, blocks in CONFIGS:
-            for jit, grappler in variants:
-                figures = measure(size, blocks, jit, grappler, args.steps)
-                figures["start"] = time_to_first_step(size, blocks, jit, grappler, data)
-                rows.append((size, blocks, jit, grappler, figures))
-                print(f"{size} px, {blocks} blocks, XLA {on(jit)}, Grappler {on(grappler)}: {figures['step']:.3f} "
-                      f"s/step, {figures['images_per_s']:.1f} images/s, {figures['flops'] / 1e9:.1f} GFLOP/step, "
-                      f"{figures['gflops_per_s']:.1f} GFLOP/s, first step traced+run {figures['first']:.1f} s, "
-                      f"img2img train to end of first step {figures['start']:.1f} s", flush=True)
-    lines = ["| size | blocks | XLA | Grappler | s/step | vs PyTorch | vs keras-io | translate images/s | GFLOP/step "
-             "| GFLOP/s | first step traced + run (s) | train start to first step (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for size, blocks, jit, grappler, f in rows:
-        torch, kerasio = PEERS[(size, blocks)]
-        lines.append(f"| {size} | {blocks} | {on(jit)} | {on(grappler)} | {f['step']:.2f} | {torch / f['step']:.2f}x "
-                     f"| {kerasio / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
-                     f"| {f['gflops_per_s']:.1f} | {f['first']:.1f} | {f['start']:.1f} |")
+            for precision, jit, grappler in variants:
+                policy = auto if precision == "auto" else "float32"
+                f = measure(size, blocks, jit, grappler, args.steps, policy)
+                f["start"] = time_to_first_step(size, blocks, jit, grappler, data, precision)
+                f["peak"] = f["gflops_per_s"] / peaks.get(policy, peaks["float32"])
+                rows.append((size, blocks, f"{precision} ({policy})", jit, grappler, f))
+                print(f"{size} px, {blocks} blocks, {policy}, XLA {on(jit)}, Grappler {on(grappler)}: "
+                      f"{f['step']:.3f} s/step, {f['images_per_s']:.1f} images/s, {f['gflops_per_s']:.1f} GFLOP/s "
+                      f"({f['peak']:.0%} of peak), first step {f['first']:.1f} s, img2img train to end of first "
+                      f"step {f['start']:.1f} s", flush=True)
+    lines = ["| size | blocks | precision | XLA | Grappler | s/step | vs float32 | translate images/s | GFLOP/step "
+             "| GFLOP/s | of measured peak | first step traced + run (s) | train start to first step (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size, blocks, precision, jit, grappler, f in rows:
+        base = next(r[5]["step"] for r in rows if r[:2] == (size, blocks))  # this size's float32 default row
+        lines.append(f"| {size} | {blocks} | {precision} | {on(jit)} | {on(grappler)} | {f['step']:.3f} "
+                     f"| {base / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
+                     f"| {f['gflops_per_s']:.1f} | {f['peak']:.0%} | {f['first']:.1f} | {f['start']:.1f} |")
     write_table(args.out / "cyclegan_speed.md", lines,
-                "CycleGAN speed, batch 1, float32, filters 64 (reference sizes), this machine's CPU.\n"
-                f"`python -m bench.speed.cyclegan_speed --steps {args.steps}`; 'vs' columns are peer s/step divided by "
-                "ours (reference.md). The default on a CPU is XLA off, Grappler off.")
+                f"CycleGAN speed, batch 1, filters 64 (reference sizes), on {cpu_description()}, "
+                f"{time.strftime('%Y-%m-%d')}.\n`python -m bench.speed.cyclegan_speed --steps {args.steps}`. "
+                "Every ratio is between rows of this run; measured peak GFLOP/s: "
+                + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+                + ". The default on a CPU is XLA off, Grappler off, --precision auto.")
 
 
 def write_table(path: Path, lines: list[str], header: str) -> None:

@@ -25,14 +25,15 @@ from bench.harness import compared_trees, cpu_description
 
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
-                       python_path: str | None = None) -> float:
+                       python_path: str | None = None, precision: str = "auto") -> float:
     """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
     seconds it reports from its start to the end of its first step."""
     env = dict(os.environ)
     if python_path:
         env["PYTHONPATH"] = python_path
     command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
-               str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1", "--out", str(out)]
+               str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1", "--precision", precision,
+               "--out", str(out)]
     for setting in settings:
         command += ["--set", setting]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
