@@ -30,6 +30,8 @@ _PUBLIC = {
     "spectral_norm": "img2img.layers",
     "spectral_norm_option": "img2img.layers",
     "replacing": "img2img.atomic",
+    "global_draw": "img2img.distribute",
+    "replica_share": "img2img.distribute",
 }
 __all__ = ["hookimpl", "__version__", *_PUBLIC]
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import keras
 from keras import ops
 
+from img2img.distribute import global_draw
 from img2img.errors import Img2ImgError
 from img2img.gan_pictures import GRID_SIZE, Pictures  # noqa: F401  (GRID_SIZE: plugins' grids use it)
 from img2img.losses import AdversarialLoss, Penalty
@@ -57,6 +58,9 @@ class GAN(Pictures, keras.Model):
     # The base options carry Keras' own optimiser defaults; a model declares its paper's here.
     training_defaults: ClassVar[dict[str, Any]] = {}
 
+    # Whether the model trains correctly on several replicas (--strategy mirrored): the base class's steps do
+    # (replica_share, global_draw); a model with its own step or per-sample randomness of its own says so.
+    replicas_supported: ClassVar[bool] = True
     # Trainer options every model accepts through --set; losses may change their defaults.
     training_options: ClassVar[dict[str, Option]] = TRAINER_OPTIONS
 
@@ -142,7 +146,8 @@ class GAN(Pictures, keras.Model):
         return int(self.settings["latent_dim"])
 
     def sample_latent(self, batch_size: Any) -> Any:
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        # Drawn for the global batch and sliced per replica, so N replicas draw what one device would.
+        return global_draw(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
 
     @classmethod
     def generator_inputs(cls, z: Any, labels: Any | None) -> Any:

@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from img2img.console import warn
+from img2img.distribute import all_replicas_sum, replica_share, replicas
 from img2img.errors import Img2ImgError
 
 
@@ -38,7 +39,8 @@ def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, l
     fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
     with tf.GradientTape() as tape:
         total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
-        scaled = model.d_optimizer.scale_loss(total)  # loss scaling (float16) must be on the tape
+        # This replica's share of the loss (optimisers sum replicas); float16 loss scaling, on the tape too.
+        scaled = model.d_optimizer.scale_loss(replica_share(total))
     variables = model.discriminator_variables()
     model.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
     model.adversarial_loss.after_discriminator_step(model.discriminator)
@@ -52,7 +54,7 @@ def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
     with tf.GradientTape() as tape:
         fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
         g_loss = model.adversarial_loss.generator_loss(critic(fake)) + model.generator_layer_losses()
-        scaled = model.g_optimizer.scale_loss(g_loss + model.generator_extra_loss(real, fake, labels))
+        scaled = model.g_optimizer.scale_loss(replica_share(g_loss + model.generator_extra_loss(real, fake, labels)))
     variables = model.generator_variables()
     model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
     return g_loss
@@ -61,7 +63,10 @@ def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
 def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:
     """Simultaneous update of both players, for penalties on the joint gradient field (consensus
     optimisation, Mescheder et al. 2017): each player steps along its own gradient plus the gradient
-    of ``weight * joint_term`` with respect to its variables."""
+    of ``weight * joint_term`` with respect to its variables.
+
+    Under N replicas each replica's gradients are its share of the global ones; the joint term is not linear
+    in them, so it is taken of their sum over replicas, the one-device gradient (``_replica_regulariser``)."""
     d_vars = model.discriminator_variables()
     g_vars = model.generator_variables()
     with tf.GradientTape(persistent=True) as outer:
@@ -70,11 +75,14 @@ def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, li
             total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
             g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
             g_objective = g_loss + model.generator_extra_loss(real, fake, labels)  # logged: g_loss alone
-        d_grads = _zeros_for_none(inner.gradient(total, d_vars), d_vars)
-        g_grads = _zeros_for_none(inner.gradient(g_objective, g_vars), g_vars)
-        joint_values = [weight * penalty.joint_term(d_grads, g_grads)
-                        for penalty, weight in model.penalties if penalty.joint]
-        regulariser = sum(joint_values)
+            d_share, g_share = replica_share(total), replica_share(g_objective)  # on the tape, as it is used
+        d_grads = _zeros_for_none(inner.gradient(d_share, d_vars), d_vars)
+        g_grads = _zeros_for_none(inner.gradient(g_share, g_vars), g_vars)
+        if replicas() == 1:
+            joint_values = _joint_values(model, d_grads, g_grads)
+            regulariser = sum(joint_values)
+        else:
+            joint_values, regulariser = _replica_regulariser(model, d_grads, g_grads)
     d_extra = _zeros_for_none(outer.gradient(regulariser, d_vars), d_vars)
     g_extra = _zeros_for_none(outer.gradient(regulariser, g_vars), g_vars)
     del inner, outer
@@ -84,6 +92,26 @@ def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, li
                                          strict=True))
     model.adversarial_loss.after_discriminator_step(model.discriminator)
     return d_loss, values + joint_values, model.adversarial_loss.estimate(real_out, fake_out), g_loss
+
+
+def _joint_values(model: Any, d_grads: list[Any], g_grads: list[Any]) -> list[Any]:
+    return [weight * penalty.joint_term(d_grads, g_grads) for penalty, weight in model.penalties if penalty.joint]
+
+
+def _replica_regulariser(model: Any, d_grads: list[Any], g_grads: list[Any]) -> tuple[list[Any], Any]:
+    """(joint values, this replica's surrogate): the joint term J is taken of the global gradients g = the
+    sum of the replicas' shares g_r; its gradient is the sum over replicas of (dJ/dg) . dg_r/dtheta, so each
+    replica differentiates (dJ/dg, held constant) . g_r and the optimisers' sum over replicas completes it.
+    (The sum over replicas passes no gradient back, so J of it cannot be differentiated directly.)"""
+    shares = d_grads + g_grads
+    summed = [tf.stop_gradient(g) for g in all_replicas_sum(shares)]
+    with tf.GradientTape() as tape:
+        tape.watch(summed)
+        joint_values = _joint_values(model, summed[:len(d_grads)], summed[len(d_grads):])
+        joint = sum(joint_values)
+    slopes = _zeros_for_none(tape.gradient(joint, summed), summed)
+    surrogate = sum(ops.sum(tf.stop_gradient(slope) * share) for slope, share in zip(slopes, shares, strict=True))
+    return joint_values, surrogate
 
 
 def _zeros_for_none(grads: list[Any], variables: list[Any]) -> list[Any]:

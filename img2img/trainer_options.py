@@ -20,6 +20,8 @@ TRAINER_OPTIONS: dict[str, Option] = {
                           ("auto", "true", "false"), resumable=True),
     "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
                        "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),
+    "sync_batch_norm": Option(True, "with several replicas (--strategy), batch norm uses statistics over all of "
+                              "them, so N replicas train as one device on the global batch", resumable=True),
     "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
                                minimum=0, resumable=True),
 }

@@ -41,6 +41,7 @@ class TrainRequest:
     resume: bool = False
     seed: int = 0
     precision: str = "auto"
+    strategy: str = "auto"
     verbose: int | str = "auto"
     text_encoder: str | None = None
     warm_start: Path | None = None

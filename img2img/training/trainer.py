@@ -70,6 +70,8 @@ class Trainer:
         import keras
 
         from img2img.devices import choose_policy, describe_devices, set_policy, slow_policy_warning
+        from img2img.distribute import describe as describe_strategy
+        from img2img.distribute import strategy_for, synchronise_batch_norm
 
         r = self.request
         resume = r.resume
@@ -85,13 +87,15 @@ class Trainer:
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
 
+        strategy = strategy_for(r.strategy)  # first: a split CPU must be set before TensorFlow's runtime starts
         keras.utils.set_random_seed(training["seed"])
         # A resumed run keeps its policy: float16 runs hold loss-scale state in their checkpoints.
         stored = training.get("policy")
         policy = set_policy(stored or choose_policy(training["precision"]))
         training["policy"] = policy
         how = "" if stored or training["precision"] != "auto" else " (--precision auto on this hardware)"
-        self.echo(f"Training on {describe_devices()}; precision {policy}{how}")
+        self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}")
+        check_replicas(strategy.num_replicas_in_sync, model_cls, training["batch_size"])
         slow = slow_policy_warning(policy) if stored else None
         if slow:
             self.echo(f"Warning: {slow}")
@@ -118,11 +122,14 @@ class Trainer:
 
         plan = self.plan(data, training, resume)
         config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
-        model = build_run_model(config, self.plugins)
+        with strategy.scope():  # variables and optimiser slots mirrored on every replica
+            model = build_run_model(config, self.plugins)
+        if strategy.num_replicas_in_sync > 1 and config["settings"].get("sync_batch_norm", True):
+            synchronise_batch_norm(model)
         config["exports"] = {name: RunDirectory(out).network_path(name).name for name in model.exported_networks()}
         config["translate"] = {"directions": dict(model.translations), "size_multiple": model.size_multiple,
                                "minimum_size": model.translate_minimum or 4 * model.size_multiple}
-        if latest:
+        if latest:  # a checkpoint from any number of replicas: it holds one copy of each variable
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
         if resume:  # one row per finished epoch, whatever a crash left (also when the run is already done)
@@ -147,7 +154,8 @@ class Trainer:
             self.echo(f"{run.path} is already at step {start_step} of {plan['steps']}; "
                       "pass a larger --steps or --epochs to train further")
             return TrainResult(run, start_step, latest["epoch"] if latest else 0, 0.0, {})
-        return self.fit(model, data, run, config, latest)
+        with strategy.scope():
+            return self.fit(model, data, run, config, latest)
 
     def plan(self, data: ImageData, training: dict[str, Any], resume: bool) -> dict[str, int]:
         """Steps per epoch defaults to one pass over the data; --steps may end mid-epoch."""
@@ -241,3 +249,15 @@ class Trainer:
 
 def _names(class_names: list[str] | None) -> str:
     return ", ".join(class_names) if class_names else "(no classes)"
+
+
+def check_replicas(replicas: int, model_cls: Any, batch_size: int) -> None:
+    """Refuse, by name, what N replicas cannot train as one device would."""
+    if replicas == 1:
+        return
+    if not model_cls.replicas_supported:
+        raise Img2ImgError(f"--strategy: model {model_cls.name!r} does not train on several replicas yet "
+                           f"({replicas} here); use --strategy one")
+    if batch_size % replicas:
+        raise Img2ImgError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas; use a "
+                           f"multiple of {replicas}")

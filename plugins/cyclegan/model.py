@@ -37,6 +37,7 @@ class CycleGAN(GAN):
     default_loss = "lsgan"
     default_image_size = 256
     domains = 2
+    replicas_supported = False  # its image pools and their coins are per-replica state (not yet shared)
     channels_supported = (1, 3)
     translations = {"a2b": "generator", "b2a": "generator-b2a"}
     size_multiple = SIZE_MULTIPLE

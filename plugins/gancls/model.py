@@ -22,6 +22,7 @@ GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per co
 
 
 class GANCLS(DCGAN):
+    replicas_supported = False  # mismatched captions are drawn per replica, not from the global batch
     name = "gan-cls"
     description = ("text-to-image DCGAN with a matching-aware discriminator (Reed et al. 2016): captions from "
                    "NAME.txt beside each image; translate --prompt")

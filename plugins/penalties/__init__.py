@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from img2img import Penalty, hookimpl
+from img2img import Penalty, global_draw, hookimpl
 
 EPSILON = 1e-10  # inside the square root, so the norm's gradient is finite at a zero gradient
 
@@ -38,8 +38,9 @@ class GradientPenalty(Penalty):
         import keras
         from keras import ops
 
-        shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
-        alpha = keras.random.uniform(shape, 0.0, 1.0, dtype=real.dtype, seed=seed)
+        ones = (1,) * (len(real.shape) - 1)
+        alpha = global_draw(lambda n: keras.random.uniform((n, *ones), 0.0, 1.0, dtype=real.dtype, seed=seed),
+                            ops.shape(real)[0])
         x_hat = real + alpha * (fake - real)
         norm = ops.sqrt(_per_sample_sum(ops.square(_input_gradient(critic, x_hat))) + EPSILON)
         return ops.mean(ops.square(norm - 1.0))
