@@ -80,9 +80,9 @@ def _resume(option: str, text: str) -> str:
                            "hardware is faster at it (tensor cores, AMX or AVX-512 BF16), else float32. Weights "
                            "stay float32."))
 @click.option("--strategy", type=click.Choice(["auto", "one", "mirrored"]), default="auto", show_default=True,
-              help="Devices to train on: mirrored copies the model on every GPU and splits each batch between them "
-              "(--batch-size stays the global batch); auto = mirrored with several GPUs, else one device. A run "
-              "may resume with another strategy.")
+              help=_resume("strategy", "Devices to train on: mirrored copies the model on every GPU and splits "
+                           "each batch between them (--batch-size stays the global batch); auto = mirrored with "
+                           "several GPUs, else one device."))
 @click.option("--text-encoder", help=_resume("text_encoder", "Text-conditioned models: encoder of the captions "
               "(default: the model's own; see 'img2img models')."))
 @click.option("--warm-start", type=click.Path(path_type=Path), metavar="RUN",

@@ -42,6 +42,7 @@ TRAIN_OPTIONS: dict[str, ResumeRule] = {
     "image_size": ResumeRule(False, "the networks' shapes"),
     "seed": ResumeRule(False, "the data order and the latent draws"),
     "precision": ResumeRule(False, "the optimiser's loss-scale state"),
+    "strategy": ResumeRule(True, "a checkpoint holds one copy of each variable"),
     "text_encoder": ResumeRule(False, "the embeddings the model learnt"),
     "warm_start": ResumeRule(False, "a warm start begins a new run; --resume continues one"),
 }
