@@ -29,14 +29,15 @@ atexit.register(_peak)
 
 
 def cpu_description() -> str:
-    """'model name (N cores; avx2, avx512f, amx_tile)': machines of one kind are not one CPU."""
+    """'model name (N cores; avx2, avx512f, avx512_bf16, amx_tile, amx_bf16)': machines of one kind are not
+    one CPU, and the bfloat16 flags decide what --precision auto picks."""
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
         return "unknown CPU"
     name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
     flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    extras = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
+    extras = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in flags]
     return f"{name} ({os.cpu_count()} cores; {', '.join(extras) or 'no AVX2'})"
 
 
@@ -132,3 +133,11 @@ def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None
     if baseline:
         trees = {f"baseline {baseline}": import_path(baseline.resolve(), scratch), **trees}
     return trees
+
+
+def trained_steps(run: Path) -> int:
+    """The step a run directory's newest checkpoint holds (0 before its first): whether a piece is left."""
+    import json
+
+    pointer = run / "checkpoints" / "latest.json"
+    return int(json.loads(pointer.read_text())["step"]) if pointer.is_file() else 0

@@ -28,7 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bench.data import load_emoji as load_folder
-from bench.harness import REPO, add_seconds, cpu_description
+from bench.harness import REPO, add_seconds, cpu_description, trained_steps
 
 SIZE = 64
 LINE_ART = {  # where domain A comes from, as the report and the model card name it
@@ -190,7 +190,7 @@ def main() -> None:
     for setting in args.settings:
         command += ["--set", setting]
     previous = args.out / f"{args.model}_quality.json"
-    finished = _trained_steps(run) >= args.steps
+    finished = trained_steps(run) >= args.steps
     if (run / "config.json").exists():  # an interrupted run continues as it was configured
         command = [*command[:5], "--out", str(run), "--steps", str(args.steps), "--resume"]
     spent = work / "train_seconds.txt"  # training time summed over interrupted and resumed sessions
@@ -248,11 +248,6 @@ def main() -> None:
 
 
 OURS = {"cyclegan": "CycleGAN (ours)", "pix2pix": "pix2pix (ours)"}
-
-
-def _trained_steps(run: Path) -> int:
-    pointer = run / "checkpoints" / "latest.json"
-    return int(json.loads(pointer.read_text())["step"]) if pointer.is_file() else 0
 
 
 def ship(run: Path, folder: Path, report: str, strip_png: Path, counts: dict[str, int]) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, add_seconds, cpu_description
+from bench.harness import REPO, add_seconds, cpu_description, trained_steps
 
 LOMIRI = Path("/usr/share/backgrounds")
 MATE = Path("/usr/share/backgrounds/mate/nature")
@@ -161,11 +161,6 @@ def score(outputs: Path, colour: Path, names: list[str], features) -> dict[str, 
     return {"l1": l1, "psnr": psnr, "ssim": ssim, "fid": frechet_distance(fx, fy), "kid": kid.mean,
             "kid_std": kid.std, "colourfulness": float(np.mean([colourfulness(m) for m in made])),
             "truth_colourfulness": float(np.mean([colourfulness(t) for t in truth]))}
-
-
-def trained_steps(run: Path) -> int:
-    pointer = run / "checkpoints" / "latest.json"
-    return int(json.loads(pointer.read_text())["step"]) if pointer.is_file() else 0
 
 
 def train(args: argparse.Namespace, pairs: Path, run: Path) -> float:
