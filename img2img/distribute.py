@@ -101,7 +101,8 @@ def global_draw(draw: Callable[[int], Any], local_batch: Any) -> Any:
 
 
 def all_replicas_sum(values: list[Any]) -> list[Any]:
-    """The sum over replicas of each tensor (differentiable); the identity on one device."""
+    """The sum over replicas of each tensor; the identity on one device. It passes no gradient back (a tape
+    sees zeros through it), so a term of the sum is differentiated through a surrogate (schemes.py)."""
     import tensorflow as tf
 
     if replicas() == 1:

@@ -34,9 +34,12 @@ class ConditioningAugmentation(layers.Layer):
         mu, log_var = stats[:, : self.units], stats[:, self.units:]
         if not training or not self.trainable:
             return mu
-        kl = 0.5 * ops.mean(ops.sum(ops.square(mu) + ops.exp(log_var) - log_var - 1.0, axis=1))
+        # The KL term in float32 (a loss, summed over units), the noise in the layer's compute dtype (bfloat16
+        # under mixed precision), so the sample adds up with mu.
+        mu32, log_var32 = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
+        kl = 0.5 * ops.mean(ops.sum(ops.square(mu32) + ops.exp(log_var32) - log_var32 - 1.0, axis=1))
         self.add_loss(self.kl_weight * kl)
-        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(mu), dtype=mu.dtype, seed=self.seed_generator)
         return mu + ops.exp(0.5 * log_var) * eps
 
     def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
