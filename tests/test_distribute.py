@@ -26,7 +26,7 @@ def _env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_two_replicas_reach_the_weights_one_device_reaches():
-    specs = ["gan", "wgan-gp", "gan+r1", "kl", "gan+consensus"]
+    specs = ["gan", "wgan-gp", "gan+r1", "kl", "gan+consensus", "wgan", "hinge", "lsgan"]  # wgan: clipping
     out = subprocess.run([sys.executable, str(REPO / "tests" / "replica_equivalence.py"), *specs],
                          capture_output=True, text=True, timeout=600, cwd=REPO, env=_env())
     assert out.returncode == 0, out.stderr[-3000:]
@@ -35,6 +35,20 @@ def test_two_replicas_reach_the_weights_one_device_reaches():
         assert results[spec]["replicas"] == 2
         assert results[spec]["moved"] > 100 * TOLERANCE, (spec, results[spec])  # it trained
         assert results[spec]["max_difference"] < TOLERANCE, (spec, results[spec])
+
+
+def test_on_one_device_the_replica_helpers_change_nothing():
+    """The one-device path is the code it was before: no division, the draw as asked."""
+    import keras
+
+    from img2img import global_draw, replica_share
+
+    loss = keras.ops.convert_to_tensor(3.0)
+    assert replica_share(loss) is loss
+    seed = keras.random.SeedGenerator(1)
+    drawn = global_draw(lambda n: keras.random.normal((n, 2), seed=seed), 4)
+    again = keras.random.normal((4, 2), seed=keras.random.SeedGenerator(1))
+    np.testing.assert_array_equal(np.asarray(drawn), np.asarray(again))
 
 
 def _train(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
