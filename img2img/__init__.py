@@ -32,6 +32,9 @@ _PUBLIC = {
     "replacing": "img2img.atomic",
     "global_draw": "img2img.distribute",
     "replica_share": "img2img.distribute",
+    "replica_count": "img2img.distribute",
+    "this_replica_rows": "img2img.distribute",
+    "all_replicas_rows": "img2img.distribute",
 }
 __all__ = ["hookimpl", "__version__", *_PUBLIC]
 

@@ -74,7 +74,7 @@ def describe(strategy: Any) -> str:
     return f"{type(strategy).__name__} over {replicas} replicas ({', '.join(devices)})"
 
 
-def replicas() -> int:
+def replica_count() -> int:
     import tensorflow as tf
 
     return int(tf.distribute.get_strategy().num_replicas_in_sync)
@@ -83,21 +83,39 @@ def replicas() -> int:
 def replica_share(loss: Any) -> Any:
     """``loss`` as this replica's share of the global-batch loss, so that the optimiser's sum over
     replicas is the one-device gradient."""
-    n = replicas()
+    n = replica_count()
     return loss if n == 1 else loss / n
 
 
 def global_draw(draw: Callable[[int], Any], local_batch: Any) -> Any:
     """``draw(n)`` for the global batch, sliced to this replica's rows: every replica draws the same global
     numbers from its mirrored seed state and keeps its own share, which is what one device draws."""
-    import tensorflow as tf
 
-    n = replicas()
+    n = replica_count()
     if n == 1:
         return draw(local_batch)
+    return this_replica_rows(draw(local_batch * n), local_batch)
+
+
+def this_replica_rows(global_rows: Any, local_batch: Any) -> Any:
+    """This replica's ``local_batch`` rows of a global-batch tensor (replica r holds rows r*b .. r*b + b - 1,
+    the order in which tf.distribute splits a batch); the tensor itself on one device."""
+    import tensorflow as tf
+
+    if replica_count() == 1:
+        return global_rows
     index = tf.distribute.get_replica_context().replica_id_in_sync_group
-    drawn = draw(local_batch * n)
-    return drawn[index * local_batch:(index + 1) * local_batch]
+    return global_rows[index * local_batch:(index + 1) * local_batch]
+
+
+def all_replicas_rows(local_rows: Any) -> Any:
+    """Every replica's rows stacked in global-batch order (an all-gather), for state that one device updates
+    sample by sample in batch order, such as CycleGAN's image pools; the tensor itself on one device."""
+    import tensorflow as tf
+
+    if replica_count() == 1:
+        return local_rows
+    return tf.distribute.get_replica_context().all_gather(local_rows, axis=0)
 
 
 def all_replicas_sum(values: list[Any]) -> list[Any]:
@@ -105,7 +123,7 @@ def all_replicas_sum(values: list[Any]) -> list[Any]:
     sees zeros through it), so a term of the sum is differentiated through a surrogate (schemes.py)."""
     import tensorflow as tf
 
-    if replicas() == 1:
+    if replica_count() == 1:
         return values
     return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from img2img.console import warn
-from img2img.distribute import all_replicas_sum, replica_share, replicas
+from img2img.distribute import all_replicas_sum, replica_count, replica_share
 from img2img.errors import Img2ImgError
 
 
@@ -78,7 +78,7 @@ def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, li
             d_share, g_share = replica_share(total), replica_share(g_objective)  # on the tape, as it is used
         d_grads = _zeros_for_none(inner.gradient(d_share, d_vars), d_vars)
         g_grads = _zeros_for_none(inner.gradient(g_share, g_vars), g_vars)
-        if replicas() == 1:
+        if replica_count() == 1:
             joint_values = _joint_values(model, d_grads, g_grads)
             regulariser = sum(joint_values)
         else:

@@ -1,6 +1,13 @@
 """Run as a script (the CPU must be split into two devices before TensorFlow starts, so not in the test
-process): train a DCGAN a few steps on one device and on two mirrored replicas, same global batch and
-seed, for each (loss, penalty) given, and print the largest weight difference of each as JSON."""
+process): train a model a few steps on one device and on two mirrored replicas, same global batch and
+seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, gan-cls, stackgan or cyclegan; dcgan when
+left out), and print the largest difference of each as JSON.
+
+DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN is compared by what its four
+networks output on fixed images, its pools and the optimisers' step counts: the biases of its
+convolutions that feed an instance norm have a gradient of zero in exact arithmetic, and Adam divides
+their round-off by its own square root, which turns it into full learning-rate steps of either sign; they
+differ between runs by ~1e-3 and change no output."""
 
 from __future__ import annotations
 
@@ -26,29 +33,58 @@ def main() -> None:
     from img2img.plugins import get_plugins
 
     plugins = get_plugins()
-    digits = load_digits().images[:48].astype("float32") / 8.0 - 1.0  # real 8x8 digits in [-1, 1]
-    images = np.repeat(np.repeat(digits, 2, axis=1), 2, axis=2)[..., None]  # 16x16
+    loaded = load_digits()
+    digits = loaded.images[:48].astype("float32") / 8.0 - 1.0  # real 8x8 digits in [-1, 1]
+    classes = loaded.target[:48]
+    digits16 = np.repeat(np.repeat(digits, 2, axis=1), 2, axis=2)[..., None]
+    digits32 = np.repeat(np.repeat(digits16, 2, axis=1), 2, axis=2)
 
-    def train(strategy, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float]:
+    def build(name: str):
+        if name == "dcgan":
+            return plugins.models.get("dcgan")(image_size=16, channels=1, filters=8, latent_dim=8, seed=3), \
+                tf.data.Dataset.from_tensor_slices(digits16).batch(16)
+        if name in ("gan-cls", "stackgan"):  # a one-hot "caption" per digit class: captions repeat in a batch
+            model = plugins.models.get(name)(image_size=16, channels=1, text_dim=10, filters=8, latent_dim=8,
+                                             text_code=4, seed=3)
+            captions = np.eye(10, dtype="float32")[classes]
+            return model, tf.data.Dataset.from_tensor_slices((digits16, captions)).batch(16)
+        # cycle_noise and a 3-image pool that fills and then swaps within the 6 fakes: the global draws and
+        # the pool shared over replicas are what this checks.
+        model = plugins.models.get("cyclegan")(image_size=32, channels=1, seed=3, filters=4, d_filters=4,
+                                                blocks=1, pool_size=3, cycle_noise=0.1)
+        return model, tf.data.Dataset.from_tensor_slices((digits32[:6], -digits32[6:12])).batch(2, drop_remainder=True)
+
+    def train(strategy, name: str, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float]:
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            model = plugins.models.get("dcgan")(image_size=16, channels=1, filters=8, latent_dim=8, seed=3)
+            model, data = build(name)
             synchronise_batch_norm(model)
-            start = [np.asarray(v) for v in model.generator.weights + model.discriminator.weights]
+            networks = model.trainable_weights
+            start = [np.asarray(v) for v in networks]
             penalties = [(plugins.penalties.get(penalty), 1.0)] if penalty else []
             model.compile(FusedAdam(1e-3, beta_1=0.5), FusedAdam(1e-3, beta_1=0.5), loss=plugins.losses.get(loss),
                           penalties=penalties)
             model.build_optimizers()
-            model.fit(tf.data.Dataset.from_tensor_slices(images).batch(16), epochs=1, verbose=0)
-        end = [np.asarray(v) for v in model.generator.weights + model.discriminator.weights]
-        return end, max(float(np.abs(a - b).max()) for a, b in zip(start, end, strict=True))
+            model.fit(data, epochs=1, verbose=0)
+        moved = max(float(np.abs(a - np.asarray(b)).max()) for a, b in zip(start, networks, strict=True))
+        return state(name, model), moved
+
+    def state(name: str, model) -> list[np.ndarray]:
+        counters = [model.g_optimizer.iterations, model.d_optimizer.iterations]
+        if name != "cyclegan":
+            return [np.asarray(v) for v in model.weights + model.g_optimizer.variables + model.d_optimizer.variables]
+        images = digits32[40:44]
+        outputs = [network(images, training=False) for network in
+                   (model.generator, model.generator_b2a, model.discriminator, model.discriminator_a)]
+        return [np.asarray(v) for v in outputs + model.non_trainable_weights + counters]
 
     mirrored = tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
     results = {}
     for spec in sys.argv[1:]:
-        loss, _, penalty = spec.partition("+")
-        one, moved = train(tf.distribute.get_strategy(), loss, penalty or None)
-        two, _ = train(mirrored, loss, penalty or None)
+        name, _, objective = spec.rpartition("/")
+        loss, _, penalty = objective.partition("+")
+        one, moved = train(tf.distribute.get_strategy(), name or "dcgan", loss, penalty or None)
+        two, _ = train(mirrored, name or "dcgan", loss, penalty or None)
         results[spec] = {"max_difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two, strict=True)),
                          "moved": moved, "replicas": mirrored.num_replicas_in_sync}
     print(json.dumps(results))

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from img2img import GAN, Img2ImgError, Option, spectral_norm_option
+from img2img import GAN, Img2ImgError, Option, global_draw, replica_share, spectral_norm_option
 from img2img_plugins.cyclegan.networks import (
     SIZE_MULTIPLE,
     UPSAMPLING,
@@ -37,7 +37,6 @@ class CycleGAN(GAN):
     default_loss = "lsgan"
     default_image_size = 256
     domains = 2
-    replicas_supported = False  # its image pools and their coins are per-replica state (not yet shared)
     channels_supported = (1, 3)
     translations = {"a2b": "generator", "b2a": "generator-b2a"}
     size_multiple = SIZE_MULTIPLE
@@ -193,17 +192,19 @@ class CycleGAN(GAN):
         std = float(self.settings["cycle_noise"])
         if std <= 0:
             return translated
-        return translated + keras.random.normal(ops.shape(translated), stddev=std, seed=self.seed_generator)
+        shape = tuple(ops.shape(translated)[1:])
+        return translated + global_draw(
+            lambda n: keras.random.normal((n, *shape), stddev=std, seed=self.seed_generator), ops.shape(translated)[0])
 
     def train_step(self, data: Any) -> dict[str, Any]:
         real_a, real_b = (ops.cast(x, "float32") for x in data)
         g_vars = self.generator_variables()
         with tf.GradientTape() as tape:
             total, adversarial, cycle, identity, fake_a, fake_b = self._generator_losses(real_a, real_b)
-            scaled = self.g_optimizer.scale_loss(total)
+            scaled = self.g_optimizer.scale_loss(replica_share(total))  # the optimiser sums the replicas
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars, strict=True))
 
-        # Discriminators see pooled (partly older) fakes, as in the reference.
+        # Discriminators see pooled (partly older) fakes, as in the reference; one pool over all replicas.
         pooled_b = self.pool_b.query(tf.stop_gradient(fake_b), self.seed_generator)
         pooled_a = self.pool_a.query(tf.stop_gradient(fake_a), self.seed_generator)
         d_vars = self.discriminator_variables()
@@ -213,7 +214,7 @@ class CycleGAN(GAN):
                     self._judge(self.discriminator), real_b, pooled_b)
                 total_a, d_loss_a, values_a, real_out_a, fake_out_a = self.critic_losses(
                     self._judge(self.discriminator_a), real_a, pooled_a)
-                scaled = self.d_optimizer.scale_loss(total_a + total_b)
+                scaled = self.d_optimizer.scale_loss(replica_share(total_a + total_b))
             self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars, strict=True))
             self.adversarial_loss.after_discriminator_step(self.discriminator)
             self.adversarial_loss.after_discriminator_step(self.discriminator_a)

@@ -2,6 +2,12 @@
 
 The pool lives in Keras variables of the model, so it is updated inside the compiled training step and
 saved with every checkpoint: a resumed run continues with the same pool, not an empty one.
+
+Under N replicas (``--strategy mirrored``) there is still one pool, as on one device: every replica gathers
+the global batch of fakes, walks it in batch order with the same coins (the seed state is mirrored), so all
+replicas compute the same new pool, and keeps its own rows of what the pool returns. The new pool is
+written with one ``assign`` (the in-place scatter of a variable is not implemented for mirrored variables),
+kept from the first replica.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from img2img import all_replicas_rows, replica_count, this_replica_rows
+
 
 class ImagePool:
     """Up to ``size`` past fakes. While filling, each new fake is stored and returned; once full, each new
@@ -18,42 +26,42 @@ class ImagePool:
 
     def __init__(self, model: keras.Model, name: str, size: int, image_shape: tuple[int, ...]) -> None:
         self.size = size
+        # only_first_replica: every replica assigns the same pool; one copy is kept, without an all-reduce.
         self.images = model.add_weight(shape=(max(size, 1), *image_shape), initializer="zeros",
-                                       trainable=False, name=f"{name}_images", dtype="float32")
+                                       trainable=False, name=f"{name}_images", dtype="float32",
+                                       aggregation="only_first_replica")
         self.count = model.add_weight(shape=(), initializer="zeros", trainable=False, name=f"{name}_count",
-                                      dtype="int32")
+                                      dtype="int32", aggregation="only_first_replica")
 
     @tf.autograph.experimental.do_not_convert  # plain tf.cond below; nothing for AutoGraph to rewrite
     def query(self, fakes: Any, seed: keras.random.SeedGenerator) -> Any:
         if self.size == 0:
             return fakes
-        batch = fakes.shape[0]
-        if batch is None:
+        local = fakes.shape[0]
+        if local is None:
             raise ValueError("the image pool needs a fixed batch size (batches are built with drop_remainder)")
-        stored = self.images.value
-        count = self.count.value
+        everyone = tf.cast(all_replicas_rows(fakes), tf.float32)
+        stored = tf.convert_to_tensor(self.images.value)
+        filled = tf.convert_to_tensor(self.count.value)
         chosen = []
-        for i in range(batch):  # in order, as the reference does, so a batch can fill the pool's last slots
-            fake = tf.cast(fakes[i], tf.float32)
+        for i in range(local * replica_count()):  # in order, as the reference does: a batch can fill the last slots
+            fake = everyone[i]
             coin = keras.random.uniform((), seed=seed)
             slot = keras.random.randint((), 0, self.size, seed=seed)
-            filled = count.read_value()
 
-            def fill(fake: Any = fake, filled: Any = filled) -> Any:
-                stored.scatter_nd_update([[filled]], fake[None])
-                count.assign_add(1)
-                return tf.identity(fake)
+            def fill(fake: Any = fake, stored: Any = stored, filled: Any = filled) -> tuple[Any, Any, Any]:
+                return fake, tf.tensor_scatter_nd_update(stored, [[filled]], fake[None]), filled + 1
 
-            def swap(fake: Any = fake, slot: Any = slot) -> Any:
-                old = tf.identity(tf.gather(stored, slot))
-                with tf.control_dependencies([old]):
-                    stored.scatter_nd_update([[slot]], fake[None])
-                return old
+            def swap(fake: Any = fake, stored: Any = stored, filled: Any = filled,
+                     slot: Any = slot) -> tuple[Any, Any, Any]:
+                return tf.gather(stored, slot), tf.tensor_scatter_nd_update(stored, [[slot]], fake[None]), filled
 
-            def keep(fake: Any = fake) -> Any:
-                return tf.identity(fake)
+            def keep(fake: Any = fake, stored: Any = stored, filled: Any = filled) -> tuple[Any, Any, Any]:
+                return fake, stored, filled
 
-            picked = tf.cond(filled < self.size, fill,
-                             lambda coin=coin, swap=swap, keep=keep: tf.cond(coin > 0.5, swap, keep))
+            picked, stored, filled = tf.cond(
+                filled < self.size, fill, lambda coin=coin, swap=swap, keep=keep: tf.cond(coin > 0.5, swap, keep))
             chosen.append(picked)
-        return tf.cast(tf.stack(chosen), fakes.dtype)
+        self.images.assign(stored)
+        self.count.assign(filled)
+        return tf.cast(this_replica_rows(tf.stack(chosen), local), fakes.dtype)

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from img2img import Option, gan_normal
+from img2img import Option, all_replicas_rows, gan_normal, replica_count, this_replica_rows
 from img2img.gan import GRID_SIZE
 from img2img_plugins.dcgan.model import DCGAN
 
@@ -22,7 +22,6 @@ GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per co
 
 
 class GANCLS(DCGAN):
-    replicas_supported = False  # mismatched captions are drawn per replica, not from the global batch
     name = "gan-cls"
     description = ("text-to-image DCGAN with a matching-aware discriminator (Reed et al. 2016): captions from "
                    "NAME.txt beside each image; translate --prompt")
@@ -75,12 +74,16 @@ class GANCLS(DCGAN):
         return self.critic_for(self.mismatched_captions(labels))(real)
 
     def mismatched_captions(self, labels: Any) -> Any:
-        """For each image, a random caption embedding of another batch element that differs from its own."""
-        n = ops.shape(labels)[0]
-        distance = ops.sum(ops.square(ops.expand_dims(labels, 1) - ops.expand_dims(labels, 0)), axis=-1)
+        """For each image, a random caption embedding of another element of the global batch that differs from
+        its own: under N replicas every replica draws the same choice for all the global batch's captions and
+        keeps its rows, as one device would."""
+        local = ops.shape(labels)[0]
+        everyone = all_replicas_rows(labels)
+        n = local * replica_count()
+        distance = ops.sum(ops.square(ops.expand_dims(everyone, 1) - ops.expand_dims(everyone, 0)), axis=-1)
         different = ops.cast(distance > 1e-8, "float32")
         scores = keras.random.uniform((n, n), seed=self.seed_generator) + 2.0 * different
-        return ops.take(labels, ops.argmax(scores, axis=1), axis=0)
+        return this_replica_rows(ops.take(everyone, ops.argmax(scores, axis=1), axis=0), local)
 
     def grid_inputs(self, seed: int, stream: Any) -> dict[str, np.ndarray]:
         """Eight distinct training captions, one per column, each drawn with eight latent vectors."""

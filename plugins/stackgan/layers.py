@@ -10,7 +10,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from img2img import gan_normal
+from img2img import gan_normal, global_draw
 
 
 @keras.saving.register_keras_serializable(package="img2img_stackgan")
@@ -39,7 +39,9 @@ class ConditioningAugmentation(layers.Layer):
         mu32, log_var32 = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
         kl = 0.5 * ops.mean(ops.sum(ops.square(mu32) + ops.exp(log_var32) - log_var32 - 1.0, axis=1))
         self.add_loss(self.kl_weight * kl)
-        eps = keras.random.normal(ops.shape(mu), dtype=mu.dtype, seed=self.seed_generator)
+        # Drawn for the global batch and sliced per replica, so N replicas draw what one device would.
+        eps = global_draw(lambda n: keras.random.normal((n, self.units), dtype=mu.dtype, seed=self.seed_generator),
+                          ops.shape(mu)[0])
         return mu + ops.exp(0.5 * log_var) * eps
 
     def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
