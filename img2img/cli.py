@@ -79,10 +79,12 @@ def _resume(option: str, text: str) -> str:
               help=_resume("precision", "mixed: float16 on a GPU, bfloat16 on a CPU; auto: mixed where the "
                            "hardware is faster at it (tensor cores, AMX or AVX-512 BF16), else float32. Weights "
                            "stay float32."))
-@click.option("--strategy", type=click.Choice(["auto", "one", "mirrored"]), default="auto", show_default=True,
+@click.option("--strategy", type=click.Choice(["auto", "one", "mirrored", "multi-worker"]), default="auto",
+              show_default=True,
               help=_resume("strategy", "Devices to train on: mirrored copies the model on every GPU and splits "
                            "each batch between them (--batch-size stays the global batch); auto = mirrored with "
-                           "several GPUs, else one device."))
+                           "several GPUs, else one device; multi-worker: every machine TF_CONFIG names "
+                           "(docs/training.md), run with the same command on each."))
 @click.option("--text-encoder", help=_resume("text_encoder", "Text-conditioned models: encoder of the captions "
               "(default: the model's own; see 'img2img models')."))
 @click.option("--warm-start", type=click.Path(path_type=Path), metavar="RUN",

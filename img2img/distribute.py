@@ -11,21 +11,72 @@ weights) are drawn for the whole global batch and sliced, or every replica would
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from img2img.errors import Img2ImgError
 
-STRATEGIES = ("auto", "one", "mirrored")
+STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
+MULTI_WORKER = "multi-worker"
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """This process's place in a TF_CONFIG cluster: which task it is and whether it is the chief, the one
+    worker that writes the run directory (TensorFlow's convention: the task of type "chief", else worker 0)."""
+
+    task_type: str
+    task_index: int
+    workers: int
+    has_chief_task: bool = False
+
+    @property
+    def chief(self) -> bool:
+        return self.task_type == "chief" or (self.task_type == "worker" and self.task_index == 0
+                                             and not self.has_chief_task)
+
+    def describe(self) -> str:
+        return f"{self.task_type} {self.task_index} of {self.workers} ({'chief' if self.chief else 'not chief'})"
+
+
+def worker_role(environ: dict[str, str] | None = None) -> WorkerRole:
+    """The role TF_CONFIG gives this process, checked before TensorFlow starts, with errors that say which
+    part of TF_CONFIG is wrong."""
+    import os
+
+    raw = (environ if environ is not None else os.environ).get("TF_CONFIG")
+    if not raw:
+        raise Img2ImgError("--strategy multi-worker: set TF_CONFIG on every worker, e.g. "
+                           "'{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, "
+                           "\"task\": {\"type\": \"worker\", \"index\": 0}}' (docs/training.md)")
+    try:
+        config = json.loads(raw)
+        cluster, task = config["cluster"], config["task"]
+        task_type, index = str(task["type"]), int(task["index"])
+        members = {kind: list(addresses) for kind, addresses in cluster.items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Img2ImgError(f"TF_CONFIG: not a cluster description ({exc}); it needs \"cluster\" (a map of "
+                           "task types to host:port lists) and \"task\" (\"type\" and \"index\")") from None
+    if task_type not in members or not 0 <= index < len(members[task_type]):
+        raise Img2ImgError(f"TF_CONFIG: task {task_type} {index} is not in its cluster "
+                           f"({', '.join(f'{k}: {len(v)}' for k, v in members.items())})")
+    workers = len(members.get("chief", [])) + len(members.get("worker", []))
+    return WorkerRole(task_type, index, workers, "chief" in members)
 
 
 def make_strategy(name: str, devices: list[str] | None = None) -> Any:
     """``one``: TensorFlow's default (one device); ``mirrored``: every GPU, or ``devices``; ``auto``:
-    mirrored when there are several GPUs, else one device."""
+    mirrored when there are several GPUs, else one device; ``multi-worker``: every worker TF_CONFIG names,
+    each with all its GPUs (or its CPU)."""
     import tensorflow as tf
 
     if name not in STRATEGIES:
         raise Img2ImgError(f"--strategy {name}: valid strategies: {', '.join(STRATEGIES)}")
+    if name == MULTI_WORKER:
+        worker_role()  # a clear error for a missing or broken TF_CONFIG before TensorFlow reads it
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "one" or (name == "auto" and len(gpus) < 2 and not devices):
         return tf.distribute.get_strategy()
@@ -66,8 +117,16 @@ def strategy_for(name: str) -> Any:
     return make_strategy(name)
 
 
+def is_multi_worker(strategy: Any) -> bool:
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 def describe(strategy: Any) -> str:
     replicas = strategy.num_replicas_in_sync
+    if is_multi_worker(strategy):
+        return f"MultiWorkerMirroredStrategy over {replicas} replicas, this process {worker_role().describe()}"
     if replicas == 1:
         return "one device"
     devices = getattr(strategy.extended, "worker_devices", ())

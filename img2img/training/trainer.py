@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from img2img.training.config import (
     train_command,
 )
 from img2img.training.data import grid_inputs, load_training_data
+from img2img.training.loop import distributed_fit
 from img2img.training.warm_start import warm_start
 
 __all__ = ["TrainRequest", "TrainResult", "Trainer"]
@@ -49,6 +52,7 @@ class Trainer:
         self.request = request
         self.plugins = plugins
         self.echo = echo
+        self.chief_run: Path | None = None  # set on a multi-worker run's non-chief workers
 
     # ----- the run ----------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -60,13 +64,33 @@ class Trainer:
         import keras
 
         policy = keras.mixed_precision.global_policy().name
+        scratch = self._worker_scratch()
+        self.chief_run = out if scratch is not None else None
         try:
-            with FolderLock(out, "train"):
-                return self._run(out)
+            with FolderLock(scratch or out, "train"):
+                result = self._run(out, scratch)
+            if scratch is not None:  # what this worker wrote is gone; the run is the chief's
+                result.run = RunDirectory(out)
+            return result
         finally:  # the run's policy is process-wide in Keras: models built after it get their own default again
             keras.mixed_precision.set_global_policy(policy)
+            if scratch is not None:
+                shutil.rmtree(scratch.parent, ignore_errors=True)
 
-    def _run(self, out: Path) -> TrainResult:
+    def _worker_scratch(self) -> Path | None:
+        """Where a multi-worker run's non-chief worker writes: every worker saves checkpoints (saving reads
+        variables that all workers must reduce together), but only the chief writes the run directory; the
+        others write to a temporary folder, deleted at the end (TensorFlow's multi-worker guide)."""
+        from img2img.distribute import MULTI_WORKER, worker_role
+
+        if self.request.strategy != MULTI_WORKER:
+            return None
+        role = worker_role()
+        if role.chief:
+            return None
+        return Path(tempfile.mkdtemp(prefix=f"img2img-{role.task_type}-{role.task_index}-")) / "run"
+
+    def _run(self, out: Path, scratch: Path | None = None) -> TrainResult:
         import keras
 
         from img2img.devices import choose_policy, describe_devices, set_policy, slow_policy_warning
@@ -83,7 +107,7 @@ class Trainer:
             config = resumed_config(r, run, self.plugins, self.echo)
         else:
             config = new_config(r, self.plugins)
-            RunDirectory.check_new(out)  # fail before loading data; create only once the run starts
+            RunDirectory.check_new(scratch or out)  # fail before loading data; create only once the run starts
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
 
@@ -132,11 +156,13 @@ class Trainer:
         if latest:  # a checkpoint from any number of replicas: it holds one copy of each variable
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
-        if resume:  # one row per finished epoch, whatever a crash left (also when the run is already done)
+        if resume and scratch is None:  # one row per finished epoch, whatever a crash left (also when done)
             reconcile_metrics(run.metrics_csv, latest)
-        elif r.warm_start is not None:
+        elif r.warm_start is not None and not resume:
             config["warm_start"] = warm_start(model, r.warm_start, self.plugins, self.echo)
-        if not resume:
+        if scratch is not None:  # a non-chief worker: it read the run (when resuming) and writes elsewhere
+            run = RunDirectory.create(scratch)
+        elif not resume:
             run = RunDirectory.create(out)
         try:
             run.write_config(config)
@@ -178,6 +204,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
+        from img2img.distribute import is_multi_worker
         from img2img.training.callbacks import (
             FirstStepTimer,
             MetricsCSV,
@@ -210,20 +237,29 @@ class Trainer:
         verbose = self.request.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
-        self.echo(f"Run directory: {run.path}  (steps {model.step} -> {plan['steps']}, "
+        where = str(run.path) if self.chief_run is None else (
+            f"{self.chief_run}, written by the chief (this worker writes to {run.path}, deleted at the end)")
+        self.echo(f"Run directory: {where}  (steps {model.step} -> {plan['steps']}, "
                   f"{plan['steps_per_epoch']} per epoch)")
         started = time.perf_counter()
+        strategy = tf.distribute.get_strategy()
         try:
-            history = model.fit(
-                dataset, epochs=epochs, steps_per_epoch=plan["steps_per_epoch"],
-                initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
-            )
+            if is_multi_worker(strategy):  # fit fails there (img2img.training.loop)
+                history = distributed_fit(model, dataset, strategy, epochs=epochs,
+                                          steps_per_epoch=plan["steps_per_epoch"], initial_epoch=initial_epoch,
+                                          callbacks=callbacks, verbose=verbose)
+            else:
+                history = model.fit(
+                    dataset, epochs=epochs, steps_per_epoch=plan["steps_per_epoch"],
+                    initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
+                )
         except OSError as exc:  # a sample grid, the metrics file or the logs could not be written (disk full)
             raise run.write_failed(Path(exc.filename) if exc.filename else run.path, exc) from None
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (img2img.termination) between compiled steps: the model is consistent, so keep
             # the partial epoch's work.
-            if guard.diverged is None and model.step > (latest or {}).get("step", 0):
+            if guard.diverged is None and model.step > (latest or {}).get("step", 0) and not (
+                    checkpoint.saved and checkpoint.saved["step"] == model.step):
                 epoch_now = (checkpoint.saved or latest or {"epoch": initial_epoch})["epoch"]
                 checkpoint.save(epoch_now)
                 self.echo(f"\nInterrupted: saved step {model.step} to {run.path}; continue with --resume")
