@@ -15,6 +15,7 @@ from img2img import __version__
 from img2img.cli_errors import echo_err, friendly_errors
 from img2img.cli_evaluate import evaluate
 from img2img.cli_plugins import install, models, plugins, uninstall
+from img2img.distribute import STRATEGIES
 from img2img.errors import Img2ImgError
 from img2img.plugins import get_plugins
 from img2img.pretrained import announce_shipped, resolve_model
@@ -79,7 +80,7 @@ def _resume(option: str, text: str) -> str:
               help=_resume("precision", "mixed: float16 on a GPU, bfloat16 on a CPU; auto: mixed where the "
                            "hardware is faster at it (tensor cores, AMX or AVX-512 BF16), else float32. Weights "
                            "stay float32."))
-@click.option("--strategy", type=click.Choice(["auto", "one", "mirrored", "multi-worker"]), default="auto",
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto",
               show_default=True,
               help=_resume("strategy", "Devices to train on: mirrored copies the model on every GPU and splits "
                            "each batch between them (--batch-size stays the global batch); auto = mirrored with "
@@ -250,10 +251,12 @@ def translate(inputs: tuple[Path, ...], model_path: Path, direction: str | None,
 @click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
               help="Share of each finite data set kept apart for the estimate.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="Devices the critic trains on, as for 'img2img train' (--batch-size is the global batch).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly_errors
 def divergence(source_p: str, source_q: str, loss: str, steps: int, batch_size: int, image_size: int,
-               holdout: float, seed: int, as_json: bool) -> None:
+               holdout: float, seed: int, strategy: str, as_json: bool) -> None:
     """Estimate D_f(P||Q) between two sample sets by training only a critic (f-GAN's lower bound).
 
     SOURCE_P and SOURCE_Q are image folders, tfds:NAME, or toy distributions such as
@@ -262,12 +265,13 @@ def divergence(source_p: str, source_q: str, loss: str, steps: int, batch_size: 
     from img2img.divergence import estimate_divergence
 
     result = estimate_divergence(source_p, source_q, loss, get_plugins(), steps=steps, batch_size=batch_size,
-                                 image_size=image_size, seed=seed, holdout=holdout)
+                                 image_size=image_size, seed=seed, holdout=holdout, strategy=strategy)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     click.echo(f"D_{result.loss}(P || Q) = {result.estimate:.4f} +- {result.half_width:.4f} "
-               f"(95 % band, {result.held_out} held-out samples each; critic trained {result.steps} steps)")
+               f"(95 % band, {result.held_out} held-out samples each; critic trained {result.steps} steps"
+               f"{f' on {result.replicas} replicas' if result.replicas > 1 else ''})")
 
 
 # ----- evaluate (img2img.cli_evaluate), listing and plugin management (img2img.cli_plugins) -------------

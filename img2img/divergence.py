@@ -23,6 +23,7 @@ class DivergenceEstimate:
     held_out: int
     steps: int
     train_bound: float
+    replicas: int = 1  # the devices the critic trained on (--strategy)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,26 +41,37 @@ def _critic(sample_shape: tuple[int, ...], hidden: int, seed: int) -> Any:
     return keras.Model(inputs, out, name="critic")
 
 
+def _stream(data: ImageData) -> Any:
+    return data.dataset.map(lambda *x: x[0]) if data.class_names else data.dataset
+
+
 def _batches(data: ImageData, batch_size: int, drop_remainder: bool = True) -> Any:
     import tensorflow as tf
 
-    ds = data.dataset.map(lambda *x: x[0]) if data.class_names else data.dataset
-    return iter(ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE))
+    return iter(_stream(data).batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE))
 
 
 def estimate_divergence(
     p_spec: str, q_spec: str, loss_spec: str, plugins: PluginManager, *, steps: int = 3000,
     batch_size: int = 512, image_size: int = 32, seed: int = 0, holdout: float = 0.2,
-    eval_samples: int = 50000, hidden: int = 64, lr: float = 1e-3,
+    eval_samples: int = 50000, hidden: int = 64, lr: float = 1e-3, strategy: str = "one",
 ) -> DivergenceEstimate:
+    """``strategy`` as ``--strategy`` on train: under N replicas each critic step splits the global batch
+    ``batch_size`` between them, with the bound divided among them, so the critic trains as on one device."""
     import keras
     import tensorflow as tf
+
+    from img2img.distribute import replica_share, strategy_for
 
     loss = parse_loss_spec(loss_spec, plugins.losses)
     if not isinstance(loss, FDivergence):
         names = ", ".join(n for n, obj, _ in plugins.losses.items() if isinstance(obj, FDivergence))
         raise Img2ImgError(f"--loss {loss_spec}: not an f-divergence, so it has no variational bound; "
                            f"choose one of {names}")
+    devices = strategy_for(strategy)  # first: a split CPU must be set before TensorFlow's runtime starts
+    if batch_size % devices.num_replicas_in_sync:
+        raise Img2ImgError(f"--batch-size {batch_size} does not split evenly over "
+                           f"{devices.num_replicas_in_sync} replicas; use a multiple of {devices.num_replicas_in_sync}")
     keras.utils.set_random_seed(seed)
 
     def load(spec: str, seed: int, channels: int | None, part: str = "train") -> ImageData:
@@ -75,21 +87,31 @@ def estimate_divergence(
     if p_train.kind != q_train.kind or (p_train.sample_shape and p_train.sample_shape != q_train.sample_shape):
         raise Img2ImgError(f"{p_spec} and {q_spec} hold different kinds of samples; compare like with like")
     shape = p_train.sample_shape or (image_size, image_size, p_train.channels)
-    critic = _critic(shape, hidden, seed)
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05))
+    with devices.scope():
+        critic = _critic(shape, hidden, seed)
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05))
+        optimizer.build(critic.trainable_variables)  # in the scope (reference.md, "Distributed training")
 
-    @tf.function
-    def train_step(xp: Any, xq: Any) -> Any:
+    def replica_step(xp: Any, xq: Any) -> Any:
         with tf.GradientTape() as tape:
             value = loss.discriminator_loss(critic(xp, training=True), critic(xq, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(value, critic.trainable_variables),
+            share = replica_share(value)
+        optimizer.apply_gradients(zip(tape.gradient(share, critic.trainable_variables),
                                       critic.trainable_variables, strict=True))
         return -value
 
-    p_iter, q_iter = _batches(p_train, batch_size), _batches(q_train, batch_size)
+    @tf.function
+    def train_step(batches: Any) -> Any:
+        bounds = devices.run(replica_step, args=batches)
+        return devices.reduce(tf.distribute.ReduceOp.MEAN, bounds, axis=None)
+
+    pairs = tf.data.Dataset.zip((_stream(p_train), _stream(q_train))).batch(batch_size, drop_remainder=True)
+    options = tf.data.Options()  # every worker keeps its rows of each global batch (img2img.training.loop)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = iter(devices.experimental_distribute_dataset(pairs.with_options(options)))
     bound = float("nan")
     for _ in range(steps):
-        bound = float(train_step(next(p_iter), next(q_iter)))
+        bound = float(train_step(next(batches)))
     if not math.isfinite(bound):
         raise Img2ImgError(f"the critic's bound became {bound} during training; try a lower --lr")
 
@@ -108,4 +130,5 @@ def estimate_divergence(
     a, b = terms
     estimate = a.mean() - b.mean()
     half_width = 1.96 * math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    return DivergenceEstimate(loss.name, float(estimate), float(half_width), min(len(a), len(b)), steps, bound)
+    return DivergenceEstimate(loss.name, float(estimate), float(half_width), min(len(a), len(b)), steps, bound,
+                              devices.num_replicas_in_sync)
