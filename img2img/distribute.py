@@ -199,3 +199,39 @@ def synchronise_batch_norm(*networks: Any) -> int:
                 layer.synchronized = True
                 changed += 1
     return changed
+
+
+def draw_dropout_for_global_batch(*networks: Any) -> int:
+    """Make every dropout layer of ``networks`` draw its mask for the global batch and keep this replica's
+    rows (pix2pix's decoder), as ``global_draw`` does for z: left alone, every replica would draw the same
+    mask from the mirrored seed state for its own rows. Only the layer instance's ``call`` changes, so a saved
+    network is a stock Keras one. Returns how many layers it changed."""
+    import keras
+
+    changed = 0
+    for network in networks:
+        for layer in network._flatten_layers():
+            if isinstance(layer, keras.layers.Dropout) and not getattr(layer, "_draws_global_masks", False):
+                if layer.noise_shape is not None:
+                    raise Img2ImgError(f"layer {layer.name}: dropout with a noise_shape cannot be drawn for the "
+                                       "global batch yet; train it with --strategy one")
+                layer.call = _global_dropout_call(layer)
+                layer._draws_global_masks = True
+                changed += 1
+    return changed
+
+
+def _global_dropout_call(layer: Any) -> Callable[..., Any]:
+    import keras
+    from keras import ops
+
+    def call(inputs: Any, training: bool = False) -> Any:
+        if not training or layer.rate <= 0:
+            return inputs
+        local = ops.shape(inputs)[0]
+        ones = ops.ones((local * replica_count(), *inputs.shape[1:]), inputs.dtype)
+        # What the stock layer computes for the global batch (its kept values scaled by 1/(1-rate)), sliced.
+        scaled_mask = keras.random.dropout(ones, layer.rate, seed=layer.seed_generator)
+        return inputs * this_replica_rows(scaled_mask, local)
+
+    return call

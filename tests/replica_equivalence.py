@@ -1,13 +1,14 @@
 """Run as a script (the CPU must be split into two devices before TensorFlow starts, so not in the test
 process): train a model a few steps on one device and on two mirrored replicas, same global batch and
-seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, gan-cls, stackgan or cyclegan; dcgan when
+seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, gan-cls, stackgan, pix2pix or cyclegan; dcgan when
 left out), and print the largest difference of each as JSON.
 
-DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN is compared by what its four
-networks output on fixed images, its pools and the optimisers' step counts: the biases of its
-convolutions that feed an instance norm have a gradient of zero in exact arithmetic, and Adam divides
-their round-off by its own square root, which turns it into full learning-rate steps of either sign; they
-differ between runs by ~1e-3 and change no output."""
+DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN and pix2pix
+are compared by what their networks output on fixed images, their other state (pools, batch-norm
+statistics) and the optimisers' step counts: the biases of CycleGAN's convolutions that feed an instance
+norm have a gradient of zero in exact arithmetic, and Adam divides their round-off by its own square
+root, which turns it into full learning-rate steps of either sign; they differ between runs by ~1e-3 and
+change no output."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def main() -> None:
     import numpy as np
     from sklearn.datasets import load_digits
 
-    from img2img.distribute import synchronise_batch_norm
+    from img2img.distribute import draw_dropout_for_global_batch, synchronise_batch_norm
     from img2img.optimizers import FusedAdam
     from img2img.plugins import get_plugins
 
@@ -38,6 +39,7 @@ def main() -> None:
     classes = loaded.target[:48]
     digits16 = np.repeat(np.repeat(digits, 2, axis=1), 2, axis=2)[..., None]
     digits32 = np.repeat(np.repeat(digits16, 2, axis=1), 2, axis=2)
+    digits64 = np.repeat(np.repeat(digits32, 2, axis=1), 2, axis=2)
 
     def build(name: str):
         if name == "dcgan":
@@ -48,6 +50,10 @@ def main() -> None:
                                              text_code=4, seed=3)
             captions = np.eye(10, dtype="float32")[classes]
             return model, tf.data.Dataset.from_tensor_slices((digits16, captions)).batch(16)
+        if name == "pix2pix":  # 64 px: the smallest U-Net with dropout blocks; their masks are what this checks
+            model = plugins.models.get("pix2pix")(image_size=64, channels=1, seed=3, filters=2, d_filters=4)
+            return model, tf.data.Dataset.from_tensor_slices((digits64[:6], -digits64[6:12])).batch(
+                2, drop_remainder=True)
         # cycle_noise and a 3-image pool that fills and then swaps within the 6 fakes: the global draws and
         # the pool shared over replicas are what this checks.
         model = plugins.models.get("cyclegan")(image_size=32, channels=1, seed=3, filters=4, d_filters=4,
@@ -59,6 +65,8 @@ def main() -> None:
         with strategy.scope():
             model, data = build(name)
             synchronise_batch_norm(model)
+            dropouts = draw_dropout_for_global_batch(model)
+            assert name != "pix2pix" or dropouts > 0, "pix2pix without dropout layers checks nothing"
             networks = model.trainable_weights
             start = [np.asarray(v) for v in networks]
             penalties = [(plugins.penalties.get(penalty), 1.0)] if penalty else []
@@ -74,6 +82,11 @@ def main() -> None:
         if name != "cyclegan":
             return [np.asarray(v) for v in model.weights + model.g_optimizer.variables + model.d_optimizer.variables]
         images = digits32[40:44]
+        if name == "pix2pix":
+            images = digits64[40:44]
+            translated = model.generator(images, training=False)
+            outputs = [translated, model.discriminator(model.discriminator_inputs(translated, images))]
+            return [np.asarray(v) for v in outputs + model.non_trainable_weights + counters]
         outputs = [network(images, training=False) for network in
                    (model.generator, model.generator_b2a, model.discriminator, model.discriminator_a)]
         return [np.asarray(v) for v in outputs + model.non_trainable_weights + counters]

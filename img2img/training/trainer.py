@@ -95,7 +95,7 @@ class Trainer:
 
         from img2img.devices import choose_policy, describe_devices, set_policy, slow_policy_warning
         from img2img.distribute import describe as describe_strategy
-        from img2img.distribute import strategy_for, synchronise_batch_norm
+        from img2img.distribute import draw_dropout_for_global_batch, strategy_for, synchronise_batch_norm
 
         r = self.request
         resume = r.resume
@@ -148,8 +148,10 @@ class Trainer:
         config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
         with strategy.scope():  # variables and optimiser slots mirrored on every replica
             model = build_run_model(config, self.plugins)
-        if strategy.num_replicas_in_sync > 1 and config["settings"].get("sync_batch_norm", True):
-            synchronise_batch_norm(model)
+        if strategy.num_replicas_in_sync > 1:
+            draw_dropout_for_global_batch(model)
+            if config["settings"].get("sync_batch_norm", True):
+                synchronise_batch_norm(model)
         config["exports"] = {name: RunDirectory(out).network_path(name).name for name in model.exported_networks()}
         config["translate"] = {"directions": dict(model.translations), "size_multiple": model.size_multiple,
                                "minimum_size": model.translate_minimum or 4 * model.size_multiple}

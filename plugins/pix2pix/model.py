@@ -35,7 +35,6 @@ class Pix2Pix(GAN):
     default_image_size = 256
     domains = 2
     paired = True
-    replicas_supported = False  # dropout would draw the same masks on every replica
     channels_supported = (1, 3)
     translations = {"a2b": "generator"}
     # reference.md: Adam 2e-4, betas (0.5, 0.999); 100 epochs at the full rate, then 100 of linear decay.
