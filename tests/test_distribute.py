@@ -231,3 +231,14 @@ def test_multi_worker_without_a_usable_tf_config_is_refused_by_name(digits, tmp_
                              capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert refused.returncode == 1 and "set TF_CONFIG on every worker" in refused.stderr, refused.stderr[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_two_workers_train_cyclegan(emoji, tmp_path):
+    """Sharding across workers drops the static batch size the image pools need; the loop restores it."""
+    line, colour = emoji
+    results = _workers(["cyclegan", "--data", str(line), "--data-b", str(colour), "--image-size", "32", "--steps",
+                        "2", "--batch-size", "2", "--set", "filters=4", "--set", "d_filters=4", "--set", "blocks=1",
+                        "--out", str(tmp_path / "cycle")], tmp_path)
+    assert [status for status, _ in results] == [0, 0], [log[-2000:] for _, log in results]
+    assert (tmp_path / "cycle" / "generator-b2a.keras").is_file()

@@ -30,10 +30,16 @@ def distributed_fit(model: Any, dataset: Any, strategy: Any, *, epochs: int, ste
     # folder of images is not split into files per worker, so every worker needs to see every file.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
+    # Sharding loses the static batch size that steps with per-sample loops (CycleGAN's pools) need back.
+    global_batch = tf.nest.flatten(dataset.element_spec)[0].shape[0]
+    local = global_batch // strategy.num_replicas_in_sync
+
+    def replica_step(batch: Any) -> dict[str, Any]:
+        return model.train_step(tf.nest.map_structure(lambda x: tf.ensure_shape(x, [local, *x.shape[1:]]), batch))
 
     @tf.function
     def train_function(iterator: Any) -> dict[str, Any]:
-        logs = strategy.run(model.train_step, args=(next(iterator),))
+        logs = strategy.run(replica_step, args=(next(iterator),))
         return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
 
     hooks = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
