@@ -117,6 +117,18 @@ def strategy_for(name: str) -> Any:
     return make_strategy(name)
 
 
+def global_batches(strategy: Any, batched: Any) -> Any:
+    """An iterator over ``batched`` (a dataset of global batches) that hands each replica its rows.
+    Every worker reads the whole stream and keeps its own rows of every global batch (DATA sharding): a
+    folder of images is not split into files per worker, so every worker needs to see every file, and with
+    one seed the workers together see what one device sees."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return iter(strategy.experimental_distribute_dataset(batched.with_options(options)))
+
+
 def is_multi_worker(strategy: Any) -> bool:
     import tensorflow as tf
 

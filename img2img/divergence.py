@@ -61,7 +61,7 @@ def estimate_divergence(
     import keras
     import tensorflow as tf
 
-    from img2img.distribute import replica_share, strategy_for
+    from img2img.distribute import global_batches, replica_share, strategy_for
 
     loss = parse_loss_spec(loss_spec, plugins.losses)
     if not isinstance(loss, FDivergence):
@@ -106,9 +106,7 @@ def estimate_divergence(
         return devices.reduce(tf.distribute.ReduceOp.MEAN, bounds, axis=None)
 
     pairs = tf.data.Dataset.zip((_stream(p_train), _stream(q_train))).batch(batch_size, drop_remainder=True)
-    options = tf.data.Options()  # every worker keeps its rows of each global batch (img2img.training.loop)
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    batches = iter(devices.experimental_distribute_dataset(pairs.with_options(options)))
+    batches = global_batches(devices, pairs)
     bound = float("nan")
     for _ in range(steps):
         bound = float(train_step(next(batches)))

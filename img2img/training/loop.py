@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from typing import Any
 
+from img2img.distribute import global_batches
 from img2img.termination import Terminated
 
 
@@ -25,11 +26,7 @@ def distributed_fit(model: Any, dataset: Any, strategy: Any, *, epochs: int, ste
     import keras
     import tensorflow as tf
 
-    options = tf.data.Options()
-    # Each worker reads the whole stream and keeps its own rows of every global batch (DATA sharding): a
-    # folder of images is not split into files per worker, so every worker needs to see every file.
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
+    iterator = global_batches(strategy, dataset)
     # Sharding loses the static batch size that steps with per-sample loops (CycleGAN's pools) need back.
     global_batch = tf.nest.flatten(dataset.element_spec)[0].shape[0]
     local = global_batch // strategy.num_replicas_in_sync
