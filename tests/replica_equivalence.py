@@ -1,7 +1,7 @@
 """Run as a script (the CPU must be split into two devices before TensorFlow starts, so not in the test
 process): train a model a few steps on one device and on two mirrored replicas, same global batch and
-seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, gan-cls, stackgan, pix2pix or cyclegan; dcgan when
-left out), and print the largest difference of each as JSON.
+seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, dcgan-sn, gan-cls, stackgan, pix2pix or
+cyclegan; dcgan when left out), and print the largest difference of each as JSON.
 
 DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN and pix2pix
 are compared by what their networks output on fixed images, their other state (pools, batch-norm
@@ -42,9 +42,10 @@ def main() -> None:
     digits64 = np.repeat(np.repeat(digits32, 2, axis=1), 2, axis=2)
 
     def build(name: str):
-        if name == "dcgan":
-            return plugins.models.get("dcgan")(image_size=16, channels=1, filters=8, latent_dim=8, seed=3), \
-                tf.data.Dataset.from_tensor_slices(digits16).batch(16)
+        if name in ("dcgan", "dcgan-sn"):  # dcgan-sn: the critic's layers spectrally normalised
+            model = plugins.models.get("dcgan")(image_size=16, channels=1, filters=8, latent_dim=8, seed=3,
+                                                spectral_norm=name == "dcgan-sn")
+            return model, tf.data.Dataset.from_tensor_slices(digits16).batch(16)
         if name in ("gan-cls", "stackgan"):  # a one-hot "caption" per digit class: captions repeat in a batch
             model = plugins.models.get(name)(image_size=16, channels=1, text_dim=10, filters=8, latent_dim=8,
                                              text_code=4, seed=3)
