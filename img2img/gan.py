@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import keras
 from keras import ops
 
-from img2img.distribute import global_draw
+from img2img.distribute import global_draw, replica_count
 from img2img.errors import Img2ImgError
 from img2img.gan_pictures import GRID_SIZE, Pictures  # noqa: F401  (GRID_SIZE: plugins' grids use it)
 from img2img.losses import AdversarialLoss, Penalty
@@ -253,9 +253,14 @@ class GAN(Pictures, keras.Model):
         return ops.cast(self.generator(self.generator_inputs(z, labels), training=True), dtype)
 
     def generator_layer_losses(self) -> Any:
-        """What the generator's layers added with ``add_loss`` in its last call (e.g. StackGAN's KL term); add
-        it to the generator's loss."""
+        """What the generator's layers added with ``add_loss`` in its last call; add it to the generator's
+        loss. Under several replicas Keras' list of them is shared by the replica threads, so a model whose
+        generator adds losses overrides this to read them per replica (as StackGAN does) or is refused."""
         losses = self.generator.losses
+        if losses and replica_count() > 1:
+            raise Img2ImgError(f"{self.name}: its generator adds losses with add_loss, which Keras keeps in one "
+                               "list for all replicas; train it with --strategy one (or override "
+                               "generator_layer_losses to read them per replica)")
         return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses])) if losses else 0.0
 
     def train_step(self, data: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ keeps it near the prior and is added to the generator's loss through ``add_loss`
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import keras
@@ -25,6 +26,9 @@ class ConditioningAugmentation(layers.Layer):
         self.seed = seed
         self.dense = layers.Dense(2 * self.units, kernel_initializer=gan_normal())
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # The weighted KL term of this thread's last call: MirroredStrategy builds each replica's step in its
+        # own thread, and Keras' add_loss list is one list all of them write (see kl_term).
+        self._last_kl = threading.local()
 
     def build(self, input_shape: Any) -> None:
         self.dense.build(input_shape)
@@ -33,16 +37,24 @@ class ConditioningAugmentation(layers.Layer):
         stats = ops.leaky_relu(self.dense(text), 0.2)
         mu, log_var = stats[:, : self.units], stats[:, self.units:]
         if not training or not self.trainable:
+            self._last_kl.value = None
             return mu
         # The KL term in float32 (a loss, summed over units), the noise in the layer's compute dtype (bfloat16
         # under mixed precision), so the sample adds up with mu.
         mu32, log_var32 = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
         kl = 0.5 * ops.mean(ops.sum(ops.square(mu32) + ops.exp(log_var32) - log_var32 - 1.0, axis=1))
-        self.add_loss(self.kl_weight * kl)
+        self._last_kl.value = self.kl_weight * kl
+        self.add_loss(self._last_kl.value)
         # Drawn for the global batch and sliced per replica, so N replicas draw what one device would.
         eps = global_draw(lambda n: keras.random.normal((n, self.units), dtype=mu.dtype, seed=self.seed_generator),
                           ops.shape(mu)[0])
         return mu + ops.exp(0.5 * log_var) * eps
+
+    def kl_term(self) -> Any | None:
+        """The weighted KL term this thread's last training call added (None after an inference call): what
+        ``add_loss`` recorded, read without the list that every replica thread shares (under N replicas one
+        replica read the other's term there)."""
+        return getattr(self._last_kl, "value", None)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
         return (input_shape[0], self.units)

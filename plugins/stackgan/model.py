@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from img2img import Img2ImgError, Option, gan_normal
 from img2img_plugins.dcgan.model import BN_MOMENTUM, start_and_doublings
@@ -41,10 +41,6 @@ def _stage1_config(run: str) -> tuple[Path, dict[str, Any]]:
 
 
 class StackGAN(GANCLS):
-    # Its KL term reaches the loss through add_loss, and Keras keeps a layer's losses in one list that all
-    # replica threads of MirroredStrategy write: replica 0 read replica 1's KL (a measured 1.6e-2 weight
-    # difference from one device; the tensorflow#23056 family). Refused until the term travels otherwise.
-    replicas_supported = False
     name = "stackgan"
     description = ("StackGAN text-to-image, stage by stage: stage I at low resolution; stage II "
                    "(--set stage1=RUN) refines it to 2x or 4x the size")
@@ -56,6 +52,15 @@ class StackGAN(GANCLS):
         "stage1": Option("", "stage II: the stage-I run directory whose generator it refines"),
         "residual_blocks": Option(2, "stage II: residual blocks after joining image and caption codes", minimum=0),
     }
+
+    def generator_layer_losses(self) -> Any:
+        """The conditioning augmentations' KL terms of this replica's last generator call. Not through
+        ``generator.losses``: Keras keeps them in one list that all replica threads of MirroredStrategy write,
+        and replica 0 read replica 1's term there (the tensorflow#23056 family)."""
+        terms = [layer.kl_term() for layer in self.generator._flatten_layers()
+                 if isinstance(layer, ConditioningAugmentation)]
+        terms = [ops.cast(term, "float32") for term in terms if term is not None]
+        return ops.sum(ops.stack(terms)) if terms else 0.0
 
     @classmethod
     def check_image_size(cls, size: int) -> None:
