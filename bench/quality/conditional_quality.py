@@ -8,6 +8,9 @@ to the class names it was trained on, and paraphrases it never saw. Needs `apt-g
 dataset-fashion-mnist`. Writes a markdown report and sample grids (one row per class) to --out.
 
     python -m bench.quality.conditional_quality --steps 1500
+
+``--precision float32 --precision mixed --models cgan`` trains the same model in each precision, same seed
+and data, side by side (issue 22: is mixed bfloat16 safe?).
 """
 
 from __future__ import annotations
@@ -86,8 +89,12 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=20000)
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--classifier-epochs", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], choices=["cgan", "gan-cls"])
+    parser.add_argument("--precision", action="append", choices=["auto", "float32", "mixed"],
+                        help="train each model in this precision (repeat to compare; default: auto)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/conditional-quality"))
     args = parser.parse_args()
+    precisions = args.precision or ["auto"]
     print(f"CPU: {cpu_description()}", flush=True)
     fashion_mnist("t10k")  # fails now, with the package to install, rather than after training
     args.out.mkdir(parents=True, exist_ok=True)
@@ -103,16 +110,19 @@ def main() -> None:
         results: dict[str, list[float]] = {}
         times: dict[str, float] = {}
         grids: dict[str, list[np.ndarray]] = {}
-        for model in ("cgan", "gan-cls"):
-            run = root / model
-            times[model] = cli("train", model, "--data", data, "--image-size", "28", "--steps", args.steps,
-                               "--batch-size", args.batch_size, "--steps-per-epoch", max(1, args.steps // 5),
-                               "--out", run)
+        for model, precision in ((m, p) for m in args.models for p in precisions):
+            tag = f"{model} --precision {precision}" if len(precisions) > 1 else model
+            run = root / tag.replace(" ", "_")
+            times[tag] = cli("train", model, "--data", data, "--image-size", "28", "--steps", args.steps,
+                             "--batch-size", args.batch_size, "--steps-per-epoch", max(1, args.steps // 5),
+                             "--precision", precision, "--out", run)
+            suffix = f" ({precision})" if len(precisions) > 1 else ""
             if model == "cgan":
-                sets = {"cgan --label": [("--label", name) for name in CLASSES]}
+                sets = {f"cgan --label{suffix}": [("--label", name) for name in CLASSES]}
             else:
-                sets = {"gan-cls, class-name prompts": [("--prompt", name) for name in CLASSES],
-                        "gan-cls, paraphrased prompts": [("--prompt", PARAPHRASES[name]) for name in CLASSES]}
+                sets = {f"gan-cls, class-name prompts{suffix}": [("--prompt", name) for name in CLASSES],
+                        f"gan-cls, paraphrased prompts{suffix}": [("--prompt", PARAPHRASES[name])
+                                                                   for name in CLASSES]}
             for title, requests in sets.items():
                 accuracies, rows = [], []
                 for k, (option, value) in enumerate(requests):
@@ -132,10 +142,12 @@ def main() -> None:
                      + " | ".join(f"{results[t][k]:.0%}" for t in results) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(results[t]):.1%}**" for t in results) + " |")
     lines += ["", "Training time on this machine: " + ", ".join(f"{m} {t / 60:.1f} min" for m, t in times.items()),
+              "", f"CPU: {cpu_description()}",
               "", f"Command: `python -m bench.quality.conditional_quality --steps {args.steps} "
-              f"--batch-size {args.batch_size} --train-images {args.train_images}`"]
+              f"--batch-size {args.batch_size} --train-images {args.train_images} --models {' '.join(args.models)}"
+              + "".join(f" --precision {p}" for p in precisions) + f" --out {args.out}`"]
     for title, rows in grids.items():
-        name = title.replace(" ", "-").replace(",", "").replace("--", "")
+        name = title.replace(" ", "-").replace(",", "").replace("--", "").replace("(", "").replace(")", "")
         grid(rows, args.out / f"{name}.png")
         lines.append(f"\n{title} (one row per class, top to bottom as in the table): ![{title}]({name}.png)")
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
