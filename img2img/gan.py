@@ -19,7 +19,7 @@ from img2img.gan_pictures import GRID_SIZE, Pictures  # noqa: F401  (GRID_SIZE: 
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
 from img2img.rng import rng_states, set_rng_states
-from img2img.schemes import check_penalties_fit, critic_step, generator_step, joint_step
+from img2img.schemes import check_penalties_fit, check_unroll_fits, critic_step, generator_step, joint_step
 from img2img.trainer_options import TRAINER_OPTIONS
 
 
@@ -179,11 +179,15 @@ class GAN(Pictures, keras.Model):
         loss: AdversarialLoss,
         penalties: Sequence[tuple[Penalty, float]] = (),
         n_critic: int = 1,
+        unroll: int = 0,
         **kwargs: Any,
     ) -> None:
         super().compile(**kwargs)
         if n_critic < 1:
             raise Img2ImgError(f"n_critic must be at least 1, got {n_critic}")
+        if unroll < 0:
+            raise Img2ImgError(f"unroll must be 0 (off) or more steps, got {unroll}")
+        self.unroll = unroll
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.adversarial_loss = loss
@@ -196,6 +200,7 @@ class GAN(Pictures, keras.Model):
         self.penalties = sorted(self.penalties, key=lambda pair: pair[0].joint)
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
         check_penalties_fit(self)
+        check_unroll_fits(self)
         # Whether the loss estimates a divergence worth logging (the f-GAN bound): update estimate_tracker then.
         self.logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
 

@@ -50,14 +50,71 @@ def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, l
 def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
     """One generator update against ``critic``, plus what the generator's layers add and the model's extra
     terms. Returns the loss logged as g_loss: all but the extra terms, which a model logs itself (pix2pix's
-    l1_loss), so g_loss reads the same for every model."""
+    l1_loss), so g_loss reads the same for every model. With ``unroll`` K > 0 the generator plays against the
+    critic as it would be after K more steps of its own (``unrolled_critic``)."""
     with tf.GradientTape() as tape:
         fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
+        if model.unroll:
+            critic = unrolled_critic(model, labels, real, fake, model.unroll)
         g_loss = model.adversarial_loss.generator_loss(critic(fake)) + model.generator_layer_losses()
         scaled = model.g_optimizer.scale_loss(replica_share(g_loss + model.generator_extra_loss(real, fake, labels)))
     variables = model.generator_variables()
     model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
     return g_loss
+
+
+def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -> Any:
+    """The critic after ``steps`` differentiable SGD steps of a copy of its weights on its own objective
+    (the configured loss and critic penalties, on this ``real`` batch and ``fake``), at the critic's current
+    learning rate: Unrolled GAN (Metz et al. 2017; reference.md). Called inside the generator's tape, so the
+    generator's gradient flows back through every unrolled update: the second-order path. The real critic's
+    weights are not touched (it then takes its ordinary steps from them), the copy's batch-norm statistics
+    and spectral-norm vectors are dropped after each call, and a loss's after-step projection (WGAN's weight
+    clipping) is not applied to the copy."""
+    network = model.discriminator
+    weights = [v.value for v in network.trainable_variables]
+    state = [v.value for v in network.non_trainable_variables]
+    lr = ops.cast(model.d_optimizer.learning_rate, "float32")
+
+    def critic_with(current: list[Any]) -> Any:
+        def critic(images: Any) -> Any:
+            out, _ = network.stateless_call(current, state, model.discriminator_inputs(images, labels),
+                                            training=True)
+            return ops.cast(out, "float32")
+
+        return critic
+
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            total = model.critic_losses(critic_with(weights), real, fake, labels)[0]
+        grads = _zeros_for_none(tape.gradient(total, weights), weights)
+        weights = [w - ops.cast(lr, w.dtype) * ops.cast(g, w.dtype) for w, g in zip(weights, grads, strict=True)]
+    return critic_with(weights)
+
+
+def check_unroll_fits(model: Any) -> None:
+    """Refuse, by name, what an unrolled critic cannot serve yet."""
+    if not model.unroll:
+        return
+    if any(p.joint for p, _ in model.penalties):
+        raise Img2ImgError("--set unroll: consensus optimisation updates both players at once, so there is no "
+                           "generator step to unroll the critic for; use one or the other")
+    if replica_count() > 1:
+        raise Img2ImgError("--set unroll: the unrolled critic steps would need the gradient summed over replicas "
+                           "and differentiated through; train with --strategy one")
+    if isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer):
+        raise Img2ImgError("--set unroll: the unrolled steps are not loss-scaled for float16; use --precision "
+                           "float32 (or mixed on a CPU, which is bfloat16)")
+    if type(model).extra_fake_outputs is not _base_extra_fake_outputs():
+        raise Img2ImgError(f"--set unroll: {model.name}'s critic also scores extra samples through its own "
+                           "weights (a matching-aware critic), which the unrolled copy cannot see yet")
+
+
+def _base_extra_fake_outputs() -> Any:
+    from img2img.gan import GAN
+
+    return GAN.extra_fake_outputs
 
 
 def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:

@@ -13,6 +13,9 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "beta_1": Option(0.9, "Adam beta_1", minimum=0, maximum=1),
     "beta_2": Option(0.999, "Adam beta_2", minimum=0, maximum=1),
     "n_critic": Option(1, "critic updates per generator update", minimum=1),
+    "unroll": Option(0, "Unrolled GAN: the generator plays against the critic as it would be after this many "
+                     "more SGD steps, differentiated through (Metz et al. 2017; 5 in the paper); 0 = off",
+                     minimum=0),
     "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts", minimum=0),
     "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
                               minimum=0),

@@ -54,6 +54,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
         loss=configured_loss(config, plugins),
         penalties=[(plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]],
         n_critic=settings["n_critic"],
+        unroll=settings["unroll"],
         jit_compile=jit,
     )
     model.build_optimizers()

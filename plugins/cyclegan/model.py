@@ -141,6 +141,9 @@ class CycleGAN(GAN):
         if any(p.joint for p, _ in self.penalties):
             raise Img2ImgError("cyclegan trains its four networks in alternating steps; joint-gradient "
                                "penalties (consensus) need a simultaneous update and are not supported")
+        if self.unroll:
+            raise Img2ImgError("--set unroll: cyclegan has two critics and a step of its own, which does not "
+                               "unroll them; train it with unroll=0")
         self.cycle_tracker = keras.metrics.Mean(name="cycle_loss")
         self.identity_tracker = keras.metrics.Mean(name="identity_loss")
 

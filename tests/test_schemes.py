@@ -1,0 +1,108 @@
+"""The training schemes of the base GAN (img2img.schemes): here the Unrolled GAN option (issue 23)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from img2img import GAN, Img2ImgError, Option
+from img2img.schemes import unrolled_critic
+
+
+class LineGAN(GAN):
+    """G(z) = k z + theta with k = 0, so every sample is theta; a linear critic D(x) = w x + b. Under the
+    Wasserstein loss with SGD at rate lr the unrolled objective has a closed form (see the test)."""
+
+    name = "line-test"
+    options = {"latent_dim": Option(1, "size of z")}
+
+    def build_generator(self) -> keras.Model:
+        z = keras.Input((1,))
+        return keras.Model(z, keras.layers.Dense(1, kernel_initializer="zeros",
+                                                 bias_initializer=keras.initializers.Constant(0.5))(z))
+
+    def build_discriminator(self) -> keras.Model:
+        x = keras.Input((1,))
+        return keras.Model(x, keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.3),
+                                                 bias_initializer="zeros")(x))
+
+
+LR = 0.2
+
+
+def _line_model(plugins: Any) -> LineGAN:
+    model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+    model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("wgan"))
+    return model
+
+
+def _theta_gradient(model: LineGAN, real: Any, steps: int) -> float:
+    """d(generator loss)/d(theta), through ``steps`` unrolled critic steps."""
+    theta = model.generator.trainable_variables[1]
+    with tf.GradientTape() as tape:
+        fake = model.fake_batch(4, None, "float32")
+        critic = unrolled_critic(model, None, real, fake, steps) if steps else model.critic_for(None)
+        loss = model.adversarial_loss.generator_loss(critic(fake))
+    return float(tape.gradient(loss, theta)[0])
+
+
+def _theta_loss(model: LineGAN, real: Any, steps: int, theta_value: float) -> float:
+    model.generator.trainable_variables[1].assign([theta_value])
+    fake = model.fake_batch(4, None, "float32")
+    return float(model.adversarial_loss.generator_loss(unrolled_critic(model, None, real, fake, steps)(fake)))
+
+
+def test_the_unrolled_generator_gradient_has_its_closed_form(plugins):
+    """One SGD step on D's Wasserstein loss moves w to w1 = w0 - lr (theta - mean r); the generator's loss
+    -(w1 theta + b) then has gradient -w0 + lr (2 theta - mean r). K = 0 gives -w0; dropping the second-order
+    path (w1 held constant) would give -w1."""
+    model = _line_model(plugins)
+    real = tf.constant([[1.0], [2.0], [2.0], [3.0]])
+    theta, w0, mean_real = 0.5, 0.3, 2.0
+    closed_form = -w0 + LR * (2 * theta - mean_real)
+    assert _theta_gradient(model, real, 1) == pytest.approx(closed_form, abs=1e-6)
+    assert _theta_gradient(model, real, 0) == pytest.approx(-w0, abs=1e-6)
+    first_order_only = -(w0 - LR * (theta - mean_real))
+    assert abs(closed_form - first_order_only) > 0.1  # the test tells the two apart
+    # K = 3 has no short closed form: central finite differences of the unrolled loss itself.
+    eps = 1e-3
+    numeric = (_theta_loss(model, real, 3, theta + eps) - _theta_loss(model, real, 3, theta - eps)) / (2 * eps)
+    model.generator.trainable_variables[1].assign([theta])
+    assert _theta_gradient(model, real, 3) == pytest.approx(numeric, abs=1e-3)
+    assert model.discriminator.trainable_variables[0].numpy().item() == pytest.approx(w0)  # the critic is untouched
+
+
+def test_unroll_is_refused_where_it_cannot_work_by_name(plugins):
+    model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+    with pytest.raises(Img2ImgError, match="consensus optimisation updates both players at once"):
+        model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                      penalties=[(plugins.penalties.get("consensus"), 1.0)], unroll=2)
+    with pytest.raises(Img2ImgError, match="unroll must be 0"):
+        model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                      unroll=-1)
+    text = plugins.models.get("gan-cls")(image_size=16, channels=1, text_dim=4, filters=8, latent_dim=8, text_code=4)
+    with pytest.raises(Img2ImgError, match="matching-aware critic"):
+        text.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1)
+
+
+def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoji, tmp_path):
+    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", "--set", "unroll=3",
+              "--steps-per-epoch", "3"]
+    cli_run("train", *common, "--steps", "6", "--out", tmp_path / "whole")
+    cli_run("train", *common, "--steps", "3", "--out", tmp_path / "halves")
+    cli_run("train", "toy-mlp", "--out", tmp_path / "halves", "--resume", "--steps", "6")
+    z = np.random.default_rng(0).standard_normal((8, 16)).astype("float32")
+    a, b = (keras.saving.load_model(tmp_path / name / "generator.keras") for name in ("whole", "halves"))
+    np.testing.assert_allclose(np.asarray(a(z)), np.asarray(b(z)), atol=1e-6)
+    plain = cli_run("train", *common[:-4], "--steps", "6", "--out", tmp_path / "plain")
+    assert plain.exit_code == 0
+    c = keras.saving.load_model(tmp_path / "plain" / "generator.keras")
+    assert np.abs(np.asarray(a(z)) - np.asarray(c(z))).max() > 1e-4  # unrolling changed the training
+    line, colour = emoji
+    refused = cli_run("train", "cyclegan", "--data", line, "--data-b", colour, "--image-size", "32", "--steps", "1",
+                      "--batch-size", "2", "--set", "unroll=1", "--out", tmp_path / "cycle", expect=1)
+    assert "cyclegan has two critics" in refused.output
