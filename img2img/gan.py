@@ -18,6 +18,7 @@ from img2img.errors import Img2ImgError
 from img2img.gan_pictures import GRID_SIZE, Pictures  # noqa: F401  (GRID_SIZE: plugins' grids use it)
 from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
+from img2img.packing import check_pack, packed_critic_input
 from img2img.rng import rng_states, set_rng_states
 from img2img.schemes import check_penalties_fit, check_unroll_fits, critic_step, generator_step, joint_step
 from img2img.trainer_options import TRAINER_OPTIONS
@@ -73,6 +74,7 @@ class GAN(Pictures, keras.Model):
         seed: int = 0,
         sample_shape: tuple[int, ...] | None = None,
         text_dim: int = 0,
+        pack: int = 1,
         **options: Any,
     ) -> None:
         super().__init__(name=self.name.replace("-", "_"))
@@ -84,7 +86,9 @@ class GAN(Pictures, keras.Model):
         self.settings = {**self.default_settings(), **options}
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.generator = self.build_generator()
-        self.discriminator = self.build_discriminator()
+        self.pack = check_pack(self, pack)
+        with packed_critic_input(self):  # the critic's input is ``pack`` samples stacked on the last axis
+            self.discriminator = self.build_discriminator()
         self.built = True
 
     # ----- what a plugin provides -------------------------------------------------------------

@@ -18,6 +18,7 @@ from keras import ops
 from img2img.console import warn
 from img2img.distribute import all_replicas_sum, replica_count, replica_share
 from img2img.errors import Img2ImgError
+from img2img.packing import pack_samples
 
 
 def check_penalties_fit(model: Any) -> None:
@@ -38,7 +39,8 @@ def critic_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, l
     """One critic update on ``real`` and a fresh fake batch: (loss, penalty values, divergence estimate)."""
     fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
     with tf.GradientTape() as tape:
-        total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
+        total, d_loss, values, real_out, fake_out = model.critic_losses(
+            critic, pack_samples(real, model.pack), pack_samples(fake, model.pack), labels)
         # This replica's share of the loss (optimisers sum replicas); float16 loss scaling, on the tape too.
         scaled = model.d_optimizer.scale_loss(replica_share(total))
     variables = model.discriminator_variables()
@@ -56,7 +58,8 @@ def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
         fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
         if model.unroll:
             critic = unrolled_critic(model, labels, real, fake, model.unroll)
-        g_loss = model.adversarial_loss.generator_loss(critic(fake)) + model.generator_layer_losses()
+        g_loss = model.adversarial_loss.generator_loss(critic(pack_samples(fake, model.pack)))
+        g_loss += model.generator_layer_losses()
         scaled = model.g_optimizer.scale_loss(replica_share(g_loss + model.generator_extra_loss(real, fake, labels)))
     variables = model.generator_variables()
     model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
@@ -87,7 +90,8 @@ def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -
     for _ in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            total = model.critic_losses(critic_with(weights), real, fake, labels)[0]
+            total = model.critic_losses(critic_with(weights), pack_samples(real, model.pack),
+                                        pack_samples(fake, model.pack), labels)[0]
         grads = _zeros_for_none(tape.gradient(total, weights), weights)
         weights = [w - ops.cast(lr, w.dtype) * ops.cast(g, w.dtype) for w, g in zip(weights, grads, strict=True)]
     return critic_with(weights)
@@ -129,7 +133,8 @@ def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, li
     with tf.GradientTape(persistent=True) as outer:
         with tf.GradientTape(persistent=True) as inner:
             fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
-            total, d_loss, values, real_out, fake_out = model.critic_losses(critic, real, fake, labels)
+            total, d_loss, values, real_out, fake_out = model.critic_losses(
+                critic, pack_samples(real, model.pack), pack_samples(fake, model.pack), labels)
             g_loss = model.adversarial_loss.generator_loss(fake_out) + model.generator_layer_losses()
             g_objective = g_loss + model.generator_extra_loss(real, fake, labels)  # logged: g_loss alone
             d_share, g_share = replica_share(total), replica_share(g_objective)  # on the tape, as it is used

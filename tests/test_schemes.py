@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from img2img import GAN, Img2ImgError, Option
+from img2img.packing import pack_samples
 from img2img.schemes import unrolled_critic
 
 
@@ -106,3 +107,42 @@ def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoj
     refused = cli_run("train", "cyclegan", "--data", line, "--data-b", colour, "--image-size", "32", "--steps", "1",
                       "--batch-size", "2", "--set", "unroll=1", "--out", tmp_path / "cycle", expect=1)
     assert "cyclegan has two critics" in refused.output
+
+
+def test_packing_stacks_consecutive_samples_on_the_last_axis():
+    images = np.arange(4 * 2 * 2 * 3, dtype="float32").reshape(4, 2, 2, 3)
+    packed = np.asarray(pack_samples(keras.ops.convert_to_tensor(images), 2))
+    assert packed.shape == (2, 2, 2, 6)
+    np.testing.assert_array_equal(packed[1, :, :, :3], images[2])  # pack 1 holds samples 2 and 3, in order
+    np.testing.assert_array_equal(packed[1, :, :, 3:], images[3])
+    vectors = np.arange(8, dtype="float32").reshape(4, 2)
+    np.testing.assert_array_equal(np.asarray(pack_samples(keras.ops.convert_to_tensor(vectors), 4)),
+                                  [[0, 1, 2, 3, 4, 5, 6, 7]])
+    with pytest.raises(Img2ImgError, match="must be a multiple of the pack"):
+        pack_samples(keras.ops.convert_to_tensor(vectors[:3]), 2)
+
+
+def test_a_packed_critic_trains_resumes_and_packs_the_gradient_penalty(cli_run, plugins, digits, tmp_path):
+    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", "--set", "pack=4",
+              "--steps-per-epoch", "3", "--loss", "wgan-gp"]
+    cli_run("train", *common, "--steps", "6", "--out", tmp_path / "whole")
+    cli_run("train", *common, "--steps", "3", "--out", tmp_path / "halves")
+    cli_run("train", "toy-mlp", "--out", tmp_path / "halves", "--resume", "--steps", "6")
+    from img2img.runs import RunDirectory
+    from img2img.training.assembly import load_run_model
+
+    a, b = (load_run_model(RunDirectory(tmp_path / name), plugins) for name in ("whole", "halves"))
+    assert a.discriminator.inputs[0].shape[-1] == 8  # four 2-d points side by side
+    for x, y in zip(a.discriminator.weights, b.discriminator.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-6)
+    # The gradient penalty sees packs: 16 of them per 64-sample batch, so one interpolation weight each.
+    real = keras.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((64, 2)).astype("float32"))
+    packs = pack_samples(real, 4)
+    total, _, values, real_out, _ = a.critic_losses(a.critic_for(None), packs, packs)
+    assert tuple(real_out.shape) == (16, 1) and np.isfinite(float(total)) and len(values) == 1
+    refused = cli_run("train", "cgan", "--data", digits, "--image-size", "16", "--set", "pack=2", "--steps", "1",
+                      "--out", tmp_path / "cgan", expect=1)
+    assert "packing conditional critics is not supported yet" in refused.output
+    odd = cli_run("train", "toy-mlp", "--data", "toy:ring8", "--batch-size", "30", "--set", "pack=4", "--steps",
+                  "1", "--out", tmp_path / "odd", expect=1)
+    assert "must be a multiple of the pack" in odd.output

@@ -42,6 +42,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
             num_classes=len(config.get("class_names") or []), seed=config["training"]["seed"],
             sample_shape=config.get("sample_shape"),
             text_dim=int((config.get("text_encoder") or {}).get("dimension", 0)),
+            pack=int(settings.get("pack", 1)),
             **{k: settings[k] for k in model_cls.options},
         )
     per_epoch = int(config["training"].get("steps_per_epoch") or 1)
