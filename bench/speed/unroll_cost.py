@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.harness import announce, per_call
+from bench.harness import command_of_caller, cpu_description, per_call
 
 
 def seconds_per_step(unroll: int, steps: int) -> float:
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--unroll", type=int, nargs="+", default=[0, 1, 5])
     parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
-    announce("Unrolled GAN step cost")
+    print(f"Unrolled GAN step cost: `python -m {command_of_caller()}` on {cpu_description()}", flush=True)
     times = {k: seconds_per_step(k, args.steps) for k in args.unroll}
     base = times.get(0)
     print("| unroll | s/step | vs unroll=0 |\n|---|---|---|")
