@@ -30,6 +30,7 @@ _PUBLIC = {
     "spectral_norm": "img2img.layers",
     "spectral_norm_option": "img2img.layers",
     "replacing": "img2img.atomic",
+    "friendly_errors": "img2img.cli_errors",
     "global_draw": "img2img.distribute",
     "replica_share": "img2img.distribute",
     "replica_count": "img2img.distribute",

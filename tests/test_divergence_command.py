@@ -73,6 +73,29 @@ def test_mode_metrics_on_known_samples():
     assert np.allclose(ring_modes()[0], [2, 0])
 
 
+def test_published_settings_and_pacgan_scores_on_known_samples():
+    """reference.md: ring of radius 1 with sigma 0.01, grid {-4..4}^2 with sigma 0.05; a mode is covered by a
+    single high-quality sample; reverse KL of the mode histogram against the uniform one."""
+    from img2img_plugins.toy.distributions import PUBLISHED
+
+    ring = mixture_for(PUBLISHED["ring8"])
+    assert np.allclose(np.linalg.norm(ring.modes, axis=1), 1.0) and ring.std == 0.01
+    assert len({tuple(np.round(m, 6)) for m in ring.modes}) == 8  # not the linspace bug's 7 distinct modes
+    grid = mixture_for(PUBLISHED["grid25"])
+    assert grid.std == 0.05 and grid.modes.min() == -4 and grid.modes.max() == 4
+    perfect = ring.pacgan_scores(draw(PUBLISHED["ring8"], 2500, seed=0))
+    assert perfect["modes"] == 8 and perfect["high_quality"] > 99.0 and perfect["reverse_kl"] < 0.01
+    lonely = np.concatenate([np.repeat(ring.modes[:1], 2499, axis=0), ring.modes[1:2]])  # one sample at mode 1
+    scores = ring.pacgan_scores(lonely)
+    assert scores["modes"] == 2 and ring.coverage(lonely)["modes"] == 1  # one sample covers, by PacGAN's rule
+    p = np.array([2499, 1]) / 2500
+    assert scores["reverse_kl"] == pytest.approx(float((p * np.log(p * 8)).sum()))
+    assert ring.pacgan_scores(np.full((2500, 2), 5.0)) == {"modes": 0, "total_modes": 8, "high_quality": 0.0,
+                                                           "reverse_kl": pytest.approx(np.log(8))}
+    assert grid.pacgan_scores(draw(PUBLISHED["grid25"], 2500, seed=1))["modes"] == 25
+    assert np.allclose(mixture_for("ring8").modes, ring_modes())  # the default ring is unchanged
+
+
 def test_toy_model_trains_on_ring8_and_plots(cli_run, plugins, tmp_path):
     from PIL import Image
 
@@ -85,6 +108,12 @@ def test_toy_model_trains_on_ring8_and_plots(cli_run, plugins, tmp_path):
     cli_run("generate", "--model", out, "--count", "7", "--out", tmp_path / "gen")
     samples = np.loadtxt(tmp_path / "gen" / "samples.csv", delimiter=",")
     assert samples.shape == (7, 2) and np.isfinite(samples).all()
+    scored = json.loads(cli_run("modes", out, "--json").output)
+    assert scored["data"] == "toy:ring8" and scored["samples"] == 2500
+    assert 0 <= scored["published"]["modes"] <= 8 and scored["published"]["total_modes"] == 8
+    assert scored["own_rule"]["modes"] <= scored["published"]["modes"]  # the published rule is the looser
+    refused = cli_run("modes", tmp_path / "gen", expect=1)
+    assert "not a run directory" in refused.output
 
 
 def test_model_and_data_kinds_must_match(cli_run, plugins, digits, tmp_path):

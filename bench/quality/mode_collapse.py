@@ -33,15 +33,14 @@ def configurations(plugins) -> list[tuple[str, str, list[str]]]:
 
 
 def run_one(plugins, data: str, loss: str, penalties: list[str], seed: int, steps: int, batch: int, out: Path):
-    import keras
-
+    from img2img.runs import load_generator
     from img2img.training.trainer import Trainer, TrainRequest
 
     request = TrainRequest(model="toy-mlp", data=f"toy:{data}", loss=loss, penalties=penalties, steps=steps,
                            steps_per_epoch=steps, batch_size=batch, seed=seed, out=out, verbose=0)
     def train_and_sample() -> np.ndarray:
         result = Trainer(request, plugins, lambda message: None).run()
-        generator = keras.saving.load_model(result.run.generator_path, safe_mode=True)
+        generator = load_generator(result.run)
         z = np.random.default_rng(10_000 + seed).standard_normal((SAMPLES, 16)).astype(np.float32)
         return np.asarray(generator(z, training=False))
 

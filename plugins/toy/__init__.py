@@ -16,3 +16,10 @@ def register_models(register):
     from img2img_plugins.toy.model import ToyMLP
 
     register(ToyMLP)
+
+
+@hookimpl
+def register_commands(cli):
+    from img2img_plugins.toy.commands import modes
+
+    cli.add_command(modes)

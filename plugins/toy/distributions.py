@@ -1,9 +1,13 @@
 """Mixtures of Gaussians for mode-collapse studies, and single Gaussians with closed-form divergences.
 
 ring8: 8 modes evenly spaced on a circle of radius 2, sigma 0.02; grid25: a 5 x 5 grid with spacing 2
-(-4 ... 4), sigma 0.02 (reference.md: the "Unrolled GAN" set-up used by VEEGAN and PacGAN); both take
-``std=`` to change sigma. gauss: N(mean, std^2) in ``dim`` dimensions. A sample counts as high quality
-when it lies within 3 sigma of a mode, and a mode as covered when it holds enough of them.
+(-4 ... 4), sigma 0.02. Both take ``std=`` (and ring8 ``radius=``): the published settings of VEEGAN and
+PacGAN (reference.md) are ``toy:ring8:radius=1,std=0.01`` and ``toy:grid25:std=0.05`` (``PUBLISHED``); the
+defaults stay what stored runs trained on. gauss: N(mean, std^2) in ``dim`` dimensions.
+
+Two ways to score samples: ``coverage`` (our earlier table's rule: a mode is covered when it holds a fifth of
+its fair share of high-quality samples) and ``pacgan_scores`` (PacGAN's definitions: a mode is covered when
+it is the nearest mode of at least one high-quality sample; reverse KL of the mode histogram).
 """
 
 from __future__ import annotations
@@ -59,9 +63,32 @@ class Mixture:
             "high_quality": float(100.0 * good.mean()),
         }
 
+    def pacgan_scores(self, samples: np.ndarray) -> dict[str, float]:
+        """PacGAN's (and VEEGAN's) definitions, reference.md: high quality = within 3 sigma of the nearest
+        mode; a mode is covered when it is the nearest mode of at least one high-quality sample; reverse KL
+        = KL(generated || uniform) of the histogram of the high-quality samples over the modes (empty modes add
+        nothing; with no high-quality sample it is log K, as if all samples sat in one mode)."""
+        samples = np.asarray(samples, np.float64)[:, :2]
+        distances = np.linalg.norm(samples[:, None, :] - self.modes[None, :, :], axis=2)
+        nearest = distances.argmin(axis=1)
+        good = distances[np.arange(len(samples)), nearest] <= 3 * self.std
+        counts = np.bincount(nearest[good], minlength=len(self.modes)).astype(np.float64)
+        k = len(self.modes)
+        if counts.sum() == 0:
+            reverse_kl = math.log(k)
+        else:
+            p = counts[counts > 0] / counts.sum()
+            reverse_kl = float((p * np.log(p * k)).sum())
+        return {"modes": int((counts > 0).sum()), "total_modes": k, "high_quality": float(100.0 * good.mean()),
+                "reverse_kl": reverse_kl}
 
-MIXTURES = {"ring8": lambda std: Mixture(ring_modes(), std), "grid25": lambda std: Mixture(grid_modes(), std)}
+
+MIXTURES = {"ring8": lambda values: Mixture(ring_modes(radius=values["radius"]), values["std"]),
+            "grid25": lambda values: Mixture(grid_modes(), values["std"])}
 MIXTURE_OPTIONS = {"std": Option(0.02, "standard deviation of each mode", minimum=0)}
+RING_OPTIONS = {**MIXTURE_OPTIONS, "radius": Option(2.0, "radius of the circle the modes lie on", minimum=0)}
+# VEEGAN's and PacGAN's settings (reference.md, "Mode collapse benchmark").
+PUBLISHED = {"ring8": "ring8:radius=1,std=0.01", "grid25": "grid25:std=0.05"}
 GAUSS_OPTIONS = {
     "mean": Option(0.0, "mean (every coordinate)"),
     "std": Option(1.0, "standard deviation", minimum=0),
@@ -72,7 +99,7 @@ GAUSS_OPTIONS = {
 def parse_toy(spec: str) -> tuple[str, dict[str, Any]]:
     name, _, rest = spec.partition(":")
     if name in MIXTURES:
-        options = MIXTURE_OPTIONS
+        options = RING_OPTIONS if name == "ring8" else MIXTURE_OPTIONS
     elif name == "gauss":
         options = GAUSS_OPTIONS
     else:
@@ -87,7 +114,7 @@ def draw(spec: str, n: int, seed: int) -> np.ndarray:
     name, values = parse_toy(spec)
     rng = np.random.default_rng(seed)
     if name in MIXTURES:
-        return MIXTURES[name](values["std"]).sample(n, rng)
+        return MIXTURES[name](values).sample(n, rng)
     if values["std"] <= 0 or values["dim"] < 1:
         raise Img2ImgError(f"--data toy:{spec}: std must be positive and dim at least 1")
     return rng.normal(values["mean"], values["std"], (n, values["dim"])).astype(np.float32)
@@ -97,12 +124,13 @@ def mixture_for(spec: str) -> Mixture:
     name, values = parse_toy(spec)
     if name not in MIXTURES:
         raise Img2ImgError(f"toy:{spec} is not a mixture of modes")
-    return MIXTURES[name](values["std"])
+    return MIXTURES[name](values)
 
 
 class ToySource(DataSource):
     name = "toy"
-    description = "toy vectors: toy:ring8, toy:grid25 (modes, std=0.02), toy:gauss:mean=0,std=1,dim=1"
+    description = ("toy vectors: toy:ring8 (radius=2), toy:grid25 (modes, std=0.02; the papers' settings: "
+                   "toy:ring8:radius=1,std=0.01, toy:grid25:std=0.05), toy:gauss:mean=0,std=1,dim=1")
 
     def load(self, spec: str, request: DataRequest) -> ImageData:
         import tensorflow as tf

@@ -26,6 +26,8 @@ class ToyMLP(GAN):
         "latent_dim": Option(16, "size of z", minimum=1),
         "hidden": Option(128, "units per hidden layer", minimum=1),
         "layers": Option(3, "hidden layers in each network", minimum=1),
+        "activation": Option("relu", "hidden layers' activation (the Unrolled GAN authors' toy uses tanh)",
+                             ("relu", "tanh")),
         "spectral_norm": spectral_norm_option("the critic's layers"),
         "plot_extent": Option(5.0, "sample plots show [-extent, extent]^2"),
     }
@@ -41,7 +43,7 @@ class ToyMLP(GAN):
         z = keras.Input((self.latent_dim,), name="z")
         x = z
         for _ in range(self.settings["layers"]):
-            x = layers.Dense(self.settings["hidden"], activation="relu")(x)
+            x = layers.Dense(self.settings["hidden"], activation=self.settings["activation"])(x)
         out = layers.Dense(int(np.prod(self.sample_shape)), dtype="float32", name="sample")(x)
         return keras.Model(z, out, name="generator")
 
@@ -49,7 +51,7 @@ class ToyMLP(GAN):
         sample = keras.Input(self.sample_shape, name="sample")
         x = sample
         for _ in range(self.settings["layers"]):
-            x = self._dense(self.settings["hidden"], critic=True, activation="relu")(x)
+            x = self._dense(self.settings["hidden"], critic=True, activation=self.settings["activation"])(x)
         return keras.Model(sample, self._dense(1, critic=True, dtype="float32", name="logit")(x),
                            name="discriminator")
 
