@@ -20,7 +20,14 @@ from img2img.losses import AdversarialLoss, Penalty
 from img2img.options import Option
 from img2img.packing import check_pack, packed_critic_input
 from img2img.rng import rng_states, set_rng_states
-from img2img.schemes import check_penalties_fit, check_unroll_fits, critic_step, generator_step, joint_step
+from img2img.schemes import (
+    check_mode_seeking_fits,
+    check_penalties_fit,
+    check_unroll_fits,
+    critic_step,
+    generator_step,
+    joint_step,
+)
 from img2img.trainer_options import TRAINER_OPTIONS
 
 
@@ -184,6 +191,7 @@ class GAN(Pictures, keras.Model):
         penalties: Sequence[tuple[Penalty, float]] = (),
         n_critic: int = 1,
         unroll: int = 0,
+        mode_seeking: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().compile(**kwargs)
@@ -192,6 +200,7 @@ class GAN(Pictures, keras.Model):
         if unroll < 0:
             raise Img2ImgError(f"unroll must be 0 (off) or more steps, got {unroll}")
         self.unroll = unroll
+        self.mode_seeking = float(mode_seeking)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.adversarial_loss = loss
@@ -205,6 +214,7 @@ class GAN(Pictures, keras.Model):
         self.penalty_trackers = [keras.metrics.Mean(name=f"penalty_{p.name}") for p, _ in self.penalties]
         check_penalties_fit(self)
         check_unroll_fits(self)
+        check_mode_seeking_fits(self)
         # Whether the loss estimates a divergence worth logging (the f-GAN bound): update estimate_tracker then.
         self.logs_estimate = type(loss).estimate is not AdversarialLoss.estimate
 

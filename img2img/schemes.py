@@ -55,15 +55,37 @@ def generator_step(model: Any, critic: Any, real: Any, labels: Any) -> Any:
     l1_loss), so g_loss reads the same for every model. With ``unroll`` K > 0 the generator plays against the
     critic as it would be after K more steps of its own (``unrolled_critic``)."""
     with tf.GradientTape() as tape:
-        fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
+        seeking = 0.0
+        if model.mode_seeking:
+            fake, seeking = mode_seeking_batch(model, ops.shape(real)[0], labels, real.dtype)
+        else:
+            fake = model.fake_batch(ops.shape(real)[0], labels, real.dtype)
         if model.unroll:
             critic = unrolled_critic(model, labels, real, fake, model.unroll)
         g_loss = model.adversarial_loss.generator_loss(critic(pack_samples(fake, model.pack)))
         g_loss += model.generator_layer_losses()
-        scaled = model.g_optimizer.scale_loss(replica_share(g_loss + model.generator_extra_loss(real, fake, labels)))
+        extra = model.generator_extra_loss(real, fake, labels) + model.mode_seeking * seeking
+        scaled = model.g_optimizer.scale_loss(replica_share(g_loss + extra))
     variables = model.generator_variables()
     model.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
     return g_loss
+
+
+MODE_SEEKING_EPS = 1e-5  # reference.md, MSGAN
+
+
+def mode_seeking_batch(model: Any, batch_size: Any, labels: Any, dtype: Any) -> tuple[Any, Any]:
+    """(a fake batch, the mode-seeking term of Mao et al. 2019): the generator draws the same conditions from
+    two latent batches, and 1 / (mean |G(c, z2) - G(c, z1)| / mean |z2 - z1| + eps) grows when different z
+    give alike images, the per-condition collapse it penalises (reference.md, MSGAN). The critic scores the
+    first half, so the adversarial term is what it would be without the regulariser."""
+    z1, z2 = model.sample_latent(batch_size), model.sample_latent(batch_size)
+    both = ops.concatenate([z1, z2], axis=0)
+    conditions = None if labels is None else ops.concatenate([labels, labels], axis=0)
+    images = ops.cast(model.generator(model.generator_inputs(both, conditions), training=True), "float32")
+    first, second = images[:batch_size], images[batch_size:]
+    ratio = ops.mean(ops.abs(second - first)) / ops.mean(ops.abs(z2 - z1))
+    return ops.cast(first, dtype), 1.0 / (ratio + MODE_SEEKING_EPS)
 
 
 def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -> Any:
@@ -97,6 +119,12 @@ def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -
     return critic_with(weights)
 
 
+def check_mode_seeking_fits(model: Any) -> None:
+    if model.mode_seeking and type(model).fake_batch is not _base("fake_batch"):
+        raise Img2ImgError(f"--set mode_seeking: {model.name} makes its fakes without a latent z (its own "
+                           "fake_batch), so there are no two latents to compare")
+
+
 def check_unroll_fits(model: Any) -> None:
     """Refuse, by name, what an unrolled critic cannot serve yet."""
     if not model.unroll:
@@ -110,15 +138,16 @@ def check_unroll_fits(model: Any) -> None:
     if isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer):
         raise Img2ImgError("--set unroll: the unrolled steps are not loss-scaled for float16; use --precision "
                            "float32 (or mixed on a CPU, which is bfloat16)")
-    if type(model).extra_fake_outputs is not _base_extra_fake_outputs():
+    if type(model).extra_fake_outputs is not _base("extra_fake_outputs"):
         raise Img2ImgError(f"--set unroll: {model.name}'s critic also scores extra samples through its own "
                            "weights (a matching-aware critic), which the unrolled copy cannot see yet")
 
 
-def _base_extra_fake_outputs() -> Any:
+def _base(method: str) -> Any:
+    """The base GAN's own ``method``: a model that overrides it changes what a scheme relies on."""
     from img2img.gan import GAN
 
-    return GAN.extra_fake_outputs
+    return getattr(GAN, method)
 
 
 def joint_step(model: Any, critic: Any, real: Any, labels: Any) -> tuple[Any, list[Any], Any, Any]:

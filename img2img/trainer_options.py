@@ -16,6 +16,9 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "unroll": Option(0, "Unrolled GAN: the generator plays against the critic as it would be after this many "
                      "more SGD steps, differentiated through (Metz et al. 2017; 5 in the paper); 0 = off",
                      minimum=0),
+    "mode_seeking": Option(0.0, "MSGAN: weight of the mode-seeking term, which asks the generator to turn two "
+                           "latents of one condition into different images (Mao et al. 2019: 1); 0 = off",
+                           minimum=0),
     "pack": Option(1, "PacGAN: the critic judges this many samples at once, stacked on the channel (or feature) "
                    "axis, real packs against fake packs (Lin et al. 2018; 2-4 in the paper); 1 = off",
                    minimum=1),

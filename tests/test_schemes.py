@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from img2img import GAN, Img2ImgError, Option
 from img2img.packing import pack_samples
-from img2img.schemes import unrolled_critic
+from img2img.schemes import mode_seeking_batch, unrolled_critic
 
 
 class LineGAN(GAN):
@@ -146,3 +146,28 @@ def test_a_packed_critic_trains_resumes_and_packs_the_gradient_penalty(cli_run, 
     odd = cli_run("train", "toy-mlp", "--data", "toy:ring8", "--batch-size", "30", "--set", "pack=4", "--steps",
                   "1", "--out", tmp_path / "odd", expect=1)
     assert "must be a multiple of the pack" in odd.output
+
+
+def test_the_mode_seeking_term_punishes_a_generator_that_ignores_z(plugins, tmp_path):
+    """MSGAN (reference.md): 1 / (mean|G(z2) - G(z1)| / mean|z2 - z1| + 1e-5). G(z) = 0 z + theta ignores z:
+    the term is 1e5; G(z) = z + theta moves with z one to one: the term is 1 / (1 + 1e-5)."""
+    model = _line_model(plugins)
+    fake, term = mode_seeking_batch(model, 8, None, "float32")
+    assert tuple(fake.shape) == (8, 1) and float(term) == pytest.approx(1e5, rel=1e-3)
+    model.generator.trainable_variables[0].assign([[1.0]])
+    assert float(mode_seeking_batch(model, 8, None, "float32")[1]) == pytest.approx(1 / (1 + 1e-5), rel=1e-5)
+    # Through the training step: the term pushes the generator's z-slope k up (the term falls as |k| grows).
+    steps = {}
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        line = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+        line.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("wgan"),
+                     mode_seeking=weight)
+        line.generator.trainable_variables[0].assign([[0.1]])  # |k| has no gradient at 0
+        line.train_step(tf.constant([[1.0], [2.0], [2.0], [3.0]]))
+        steps[weight] = line.generator.trainable_variables[0].numpy().item()
+    assert steps[1.0] > steps[0.0] + 1e-3, steps
+    paired = plugins.models.get("pix2pix")(image_size=32, channels=1, filters=2, d_filters=2)
+    with pytest.raises(Img2ImgError, match="without a latent z"):
+        paired.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                       mode_seeking=1.0)

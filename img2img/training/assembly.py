@@ -56,6 +56,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
         penalties=[(plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]],
         n_critic=settings["n_critic"],
         unroll=settings["unroll"],
+        mode_seeking=settings["mode_seeking"],
         jit_compile=jit,
     )
     model.build_optimizers()
