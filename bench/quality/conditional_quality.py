@@ -77,6 +77,14 @@ def score(classifier: object, images: np.ndarray, wanted: int) -> float:
     return float((logits.argmax(1) == wanted).mean())
 
 
+def diversity(images: np.ndarray) -> float:
+    """Mean pairwise L1 distance of ``images`` (pixels in [0, 1]): how different the samples of one request
+    are. Compared with the same figure for real images of the class (issue 23: per-prompt collapse)."""
+    flat = images.reshape(len(images), -1).astype(np.float64) / 255.0
+    distances = np.abs(flat[:, None, :] - flat[None, :, :]).mean(axis=2)
+    return float(distances[np.triu_indices(len(flat), 1)].mean())
+
+
 def grid(rows: list[np.ndarray], path: Path, columns: int = 10) -> None:
     tiles = [np.concatenate(list(r[:columns]), axis=1) for r in rows]
     Image.fromarray(np.concatenate(tiles, axis=0)).resize((columns * 56, len(rows) * 56), Image.NEAREST).save(path)
@@ -108,6 +116,9 @@ def main() -> None:
         data = root / "fashion"
         write_folder(data, args.train_images)
         results: dict[str, list[float]] = {}
+        spread: dict[str, list[float]] = {}  # diversity of each request's samples / that of real images
+        test_images, test_labels = fashion_mnist("t10k")
+        real_diversity = [diversity(test_images[test_labels == k][:args.per_class]) for k in range(len(CLASSES))]
         times: dict[str, float] = {}
         grids: dict[str, list[np.ndarray]] = {}
         for model, precision in ((m, p) for m in args.models for p in precisions):
@@ -134,6 +145,7 @@ def main() -> None:
                     images = read_pngs(sorted(out.glob("*.png")))
                     accuracies.append(score(classifier, images, k))
                     rows.append(images)
+                    spread.setdefault(title, []).append(diversity(images) / real_diversity[k])
                 results[title] = accuracies
                 grids[title] = rows
     lines += ["| requested class | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
@@ -141,6 +153,8 @@ def main() -> None:
         lines.append(f"| {name} (paraphrase: \"{PARAPHRASES[name]}\") | "
                      + " | ".join(f"{results[t][k]:.0%}" for t in results) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(results[t]):.1%}**" for t in results) + " |")
+    lines.append("| within-request diversity / real images' (mean over classes) | "
+                 + " | ".join(f"{np.mean(spread[t]):.2f}x" for t in results) + " |")
     lines += ["", "Training time on this machine: " + ", ".join(f"{m} {t / 60:.1f} min" for m, t in times.items()),
               "", f"CPU: {cpu_description()}",
               "", f"Command: `python -m bench.quality.conditional_quality --steps {args.steps} "
