@@ -120,9 +120,15 @@ def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -
 
 
 def check_mode_seeking_fits(model: Any) -> None:
-    if model.mode_seeking and type(model).fake_batch is not _base("fake_batch"):
+    """Refuse, by name, what the mode-seeking term cannot serve (it lives in ``generator_step``)."""
+    if not model.mode_seeking:
+        return
+    if type(model).fake_batch is not _base("fake_batch"):
         raise Img2ImgError(f"--set mode_seeking: {model.name} makes its fakes without a latent z (its own "
                            "fake_batch), so there are no two latents to compare")
+    if any(p.joint for p, _ in model.penalties):
+        raise Img2ImgError("--set mode_seeking: consensus optimisation's joint step does not add it; use one or "
+                           "the other")
 
 
 def check_unroll_fits(model: Any) -> None:

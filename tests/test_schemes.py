@@ -171,3 +171,11 @@ def test_the_mode_seeking_term_punishes_a_generator_that_ignores_z(plugins, tmp_
     with pytest.raises(Img2ImgError, match="without a latent z"):
         paired.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
                        mode_seeking=1.0)
+    with pytest.raises(Img2ImgError, match="joint step does not add it"):
+        _line = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+        _line.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                      penalties=[(plugins.penalties.get("consensus"), 1.0)], mode_seeking=1.0)
+    cycle = plugins.models.get("cyclegan")(image_size=32, channels=1, filters=2, d_filters=2, blocks=1)
+    with pytest.raises(Img2ImgError, match="cyclegan translates without a latent z"):
+        cycle.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("lsgan"),
+                      mode_seeking=1.0)

@@ -144,6 +144,8 @@ class CycleGAN(GAN):
         if self.unroll:
             raise Img2ImgError("--set unroll: cyclegan has two critics and a step of its own, which does not "
                                "unroll them; train it with unroll=0")
+        if self.mode_seeking:
+            raise Img2ImgError("--set mode_seeking: cyclegan translates without a latent z; leave it at 0")
         self.cycle_tracker = keras.metrics.Mean(name="cycle_loss")
         self.identity_tracker = keras.metrics.Mean(name="identity_loss")
 
