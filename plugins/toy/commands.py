@@ -28,7 +28,7 @@ def modes(run_dir: Path, samples: int, seed: int, as_json: bool) -> None:
     """
     import numpy as np
 
-    from img2img.errors import Img2ImgError
+    from img2img import Img2ImgError
     from img2img.runs import RunDirectory, load_generator
     from img2img_plugins.toy.distributions import mixture_for
 
