@@ -31,6 +31,14 @@ def check_pack(model: Any, pack: int) -> int:
     return pack
 
 
+def check_pack_batch(pack: int, batch_size: int, replicas: int) -> None:
+    """Refuse, before a run directory exists, a batch that does not split into whole packs on each replica."""
+    local = batch_size // max(replicas, 1)
+    if pack > 1 and local % pack:
+        raise Img2ImgError(f"--set pack={pack}: the batch ({local} per replica) must be a multiple of the pack; "
+                           "choose --batch-size accordingly")
+
+
 @contextmanager
 def packed_critic_input(model: Any) -> Iterator[None]:
     """While the critic is built, the model's ``channels`` and ``sample_shape`` describe a pack (the last axis
@@ -55,9 +63,9 @@ def pack_samples(samples: Any, pack: int) -> Any:
     if pack == 1:
         return samples
     n = samples.shape[0]
-    if n is None or n % pack:
-        raise Img2ImgError(f"--set pack={pack}: the batch ({n} per replica) must be a multiple of the pack; "
-                           f"choose --batch-size accordingly")
+    if n is None:
+        raise Img2ImgError(f"--set pack={pack}: packing needs a fixed batch size (batch with drop_remainder)")
+    check_pack_batch(pack, n, 1)  # the trainer checks before it starts; this serves direct callers
     inner = tuple(samples.shape[1:])
     grouped = ops.reshape(samples, (n // pack, pack, *inner))
     order = (0, *range(2, len(inner) + 1), 1, len(inner) + 1)  # [packs, ..., pack, c]

@@ -146,6 +146,7 @@ def test_a_packed_critic_trains_resumes_and_packs_the_gradient_penalty(cli_run, 
     odd = cli_run("train", "toy-mlp", "--data", "toy:ring8", "--batch-size", "30", "--set", "pack=4", "--steps",
                   "1", "--out", tmp_path / "odd", expect=1)
     assert "must be a multiple of the pack" in odd.output
+    assert not (tmp_path / "odd").exists()  # refused before the run directory is made
 
 
 def test_the_mode_seeking_term_punishes_a_generator_that_ignores_z(plugins, tmp_path):

@@ -17,6 +17,7 @@ from img2img.checkpoints import reconcile_metrics
 from img2img.data import ImageData
 from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.locking import FolderLock
+from img2img.packing import check_pack_batch
 from img2img.plugins import PluginManager
 from img2img.runs import RunDirectory, WriteFailed
 from img2img.training.assembly import build_run_model, restore
@@ -120,6 +121,7 @@ class Trainer:
         how = "" if stored or training["precision"] != "auto" else " (--precision auto on this hardware)"
         self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}")
         check_replicas(strategy.num_replicas_in_sync, model_cls, training["batch_size"])
+        check_pack_batch(int(config["settings"].get("pack", 1)), training["batch_size"], strategy.num_replicas_in_sync)
         slow = slow_policy_warning(policy) if stored else None
         if slow:
             self.echo(f"Warning: {slow}")
