@@ -62,6 +62,12 @@ class GAN(Pictures, keras.Model):
     # The smallest side translate pads to; 0 means four times size_multiple. A model may set these three on
     # the instance when they depend on the run (pix2pix's U-Net depth, its direction): runs store them.
     translate_minimum: ClassVar[int] = 0
+    # True for networks that take only the training size (dense layers: VAE-GAN's encoder): translate resizes
+    # each image to it and the output back to the image's own size, and says so.
+    translate_fixed_size: ClassVar[bool] = False
+    # An image-to-image model whose generator also draws images from z ~ N(0, I) (VAE-GAN's decoder):
+    # ``img2img generate`` samples it too.
+    samples_prior: ClassVar[bool] = False
     # Defaults this model gives the trainer's options (a loss's optimiser defaults and --set come after).
     # The base options carry Keras' own optimiser defaults; a model declares its paper's here.
     training_defaults: ClassVar[dict[str, Any]] = {}

@@ -19,7 +19,7 @@ def generate_images(model: Path, count: int, out: Path, *, seed: int, label: str
     run = RunDirectory.open(model, option="--model")
     config = run.read_config()
     model_cls = run_model_class(run, config, plugins)
-    if model_cls.translations:
+    if model_cls.translations and not model_cls.samples_prior:
         raise Img2ImgError(f"--model {model}: model {model_cls.name!r} translates images rather than sampling "
                            "them; use 'img2img translate INPUT... --model RUN'")
     class_names = config.get("class_names") or []

@@ -58,13 +58,17 @@ def pad_to_multiple(pixels: np.ndarray, multiple: int, minimum: int) -> tuple[np
 
 
 def scale_shorter_side(pixels: np.ndarray, size: int) -> np.ndarray:
-    from PIL import Image
-
     height, width = pixels.shape[:2]
     scale = size / min(height, width)
-    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return resize_to(pixels, max(1, round(width * scale)), max(1, round(height * scale)))
+
+
+def resize_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 [h, w, c] pixels resized (Lanczos) to width x height."""
+    from PIL import Image
+
     image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-    arr = np.asarray(image.resize(new, Image.Resampling.LANCZOS))
+    arr = np.asarray(image.resize((width, height), Image.Resampling.LANCZOS))
     return arr[..., None] if arr.ndim == 2 else arr
 
 
@@ -102,6 +106,8 @@ class Translator:
         network_multiple = int(config.get("translate", {}).get("size_multiple") or model_cls.size_multiple)
         self.multiple = math.lcm(network_multiple, SHAPE_BUCKET)
         self.minimum = int(config.get("translate", {}).get("minimum_size") or 4 * network_multiple)
+        # A network that takes one size only: every image goes in resized to it, and comes out resized back.
+        self.fixed_size = int(config.get("translate", {}).get("fixed_size") or 0)
         # The pix2pix reference's test mode without --eval: batch statistics and dropout on, so an output
         # depends on its batch and on the seed, fixed here (before the network's layers draw their seed
         # generators) so that a rerun gives the same images.
@@ -112,6 +118,9 @@ class Translator:
             keras.utils.set_random_seed(seed)
         self.network = load_generator(run, directions[direction])
         self.description = f"{name} {direction} ({run.path})" + (f", train mode, seed {seed}" if train_mode else "")
+        if self.fixed_size:
+            self.description += (f"; it takes {self.fixed_size}x{self.fixed_size} px only, so each image is resized "
+                                 "to that and its output back to the image's own size")
         self._call = self._compile()
 
     def _compile(self) -> Callable[[np.ndarray], Any]:
@@ -145,6 +154,9 @@ def _decoded(jobs: list[Job], size: int | None, translator: Translator,
             return np.zeros((1, 1, channels), np.float32), np.zeros(2, np.int32), str(exc.reason).encode()
         if size is not None:
             pixels = scale_shorter_side(pixels, size)
+        if translator.fixed_size:
+            side = translator.fixed_size
+            return to_unit_range(resize_to(pixels, side, side)), np.asarray(pixels.shape[:2], np.int32), b""
         padded, original = pad_to_multiple(pixels, translator.multiple, translator.minimum)
         return to_unit_range(padded), np.asarray(original, np.int32), b""
 
@@ -183,7 +195,10 @@ def _translate_files(jobs: list[Job], translator: Translator, *, size: int | Non
             return
         outputs = translator(np.stack([image for _, image, _ in pending]))
         for (index, _, (height, width)), output in zip(pending, outputs, strict=True):
-            save_image(from_unit_range(output[:height, :width]), jobs[index].output)
+            pixels = from_unit_range(output[:height, :width])
+            if translator.fixed_size:  # the network's square output, back to the image's own size
+                pixels = resize_to(from_unit_range(output), width, height)
+            save_image(pixels, jobs[index].output)
             result.converted.append(jobs[index].output)
         progress(len(pending))
         pending.clear()

@@ -110,6 +110,21 @@ class TestStackGAN(TestGANCLS):
     options = {**TestGANCLS.options, "ca_dim": 4}
 
 
+class TestVAEGAN(BuiltinContract):
+    model = "vaegan"
+    options = {"image_size": 16, "channels": 1, "latent_dim": 8, "filters": 4}
+
+    def batch(self):
+        return _digits(16)
+
+
+class TestVAEGANUngated(TestVAEGAN, LargerContract):
+    """The gate's tf.cond branches replaced by plain updates: prior samples only, the critic spectrally
+    normalised."""
+
+    options = {**TestVAEGAN.options, "gate": "off", "critic_fakes": "prior", "spectral_norm": True}
+
+
 class TestToyMLP(BuiltinContract):
     model = "toy-mlp"
     options = {"image_size": 0, "channels": 0, "sample_shape": (2,), "latent_dim": 4, "hidden": 8, "layers": 2,

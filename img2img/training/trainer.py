@@ -156,7 +156,8 @@ class Trainer:
                 synchronise_batch_norm(model)
         config["exports"] = {name: RunDirectory(out).network_path(name).name for name in model.exported_networks()}
         config["translate"] = {"directions": dict(model.translations), "size_multiple": model.size_multiple,
-                               "minimum_size": model.translate_minimum or 4 * model.size_multiple}
+                               "minimum_size": model.translate_minimum or 4 * model.size_multiple,
+                               "fixed_size": model.image_size if model.translate_fixed_size else 0}
         if latest:  # a checkpoint from any number of replicas: it holds one copy of each variable
             restore(model, run, latest)
             self.echo(f"Resuming {run.path} at step {latest['step']} (epoch {latest['epoch']})")
