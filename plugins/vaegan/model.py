@@ -238,7 +238,7 @@ class VAEGAN(GAN):
         critic_fn, d_vars = self.critic_for(None), self.discriminator_variables()
         for _ in range(self.n_critic):
             with tf.GradientTape() as tape:
-                total, d_loss, values, _, _ = self.critic_losses(critic_fn, real, fake, labels=extra)
+                total, d_loss, values, real_out, fake_out = self.critic_losses(critic_fn, real, fake, labels=extra)
                 scaled = self.d_optimizer.scale_loss(replica_share(total))
             grads = tape.gradient(scaled, d_vars)
             if self.gated:
@@ -248,6 +248,9 @@ class VAEGAN(GAN):
                 self.d_optimizer.apply_gradients(zip(grads, d_vars, strict=True))
             self.adversarial_loss.after_discriminator_step(self.discriminator)
         self.d_loss_tracker.update_state(d_loss)
+        estimate = self.adversarial_loss.estimate(real_out, fake_out) if self.logs_estimate else None
+        if estimate is not None:
+            self.estimate_tracker.update_state(estimate)
         for tracker, value in zip(self.penalty_trackers, values, strict=True):
             tracker.update_state(value)
 

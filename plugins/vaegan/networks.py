@@ -3,8 +3,9 @@ batch norm and ReLU; the encoder and the critic halve the image ``downsamplings`
 it back from a small map. Widths follow the paper's 64 px networks at ``filters`` = 32 and scale with it:
 
 - encoder: 2f, 4f, 8f stride-2 convolutions, a 64f dense layer, then the mean and log-variance of z;
-- decoder: a dense layer to an s x s x 8f map, stride-2 transposed convolutions of 8f, 4f, ..., f, a 5x5
-  convolution to the image, tanh;
+- decoder: the encoder mirrored: a dense layer to an s x s map as wide as the encoder's last convolution,
+  stride-2 transposed convolutions halving that width, the last of f filters, a 5x5 convolution to the
+  image, tanh (8f, 4f, f at 64 px: the paper's 256, 128, 32);
 - critic: an f-filter stride-1 convolution, then 4f, 8f, 8f stride-2 ones; the last of these, *before* its
   batch norm, is the layer whose features measure reconstruction (the paper's l-th layer, 256 x 8 x 8 at
   64 px); a 16f dense layer and the logit.
@@ -47,10 +48,11 @@ def decoder(image_size: int, channels: int, filters: int, latent_dim: int) -> ke
     """z -> image in [-1, 1]: the generator, which ``img2img generate`` samples the prior with."""
     steps = downsamplings(image_size)
     start = image_size >> steps
+    top = 2 * filters << (steps - 1)  # the encoder's deepest width: 8f at 64 px (the paper's 256), 4f below
     z = keras.Input((latent_dim,), name="z")
-    x = _norm_relu(layers.Dense(start * start * 8 * filters, use_bias=False)(z))
-    x = layers.Reshape((start, start, 8 * filters))(x)
-    widths = [8 * filters >> i for i in range(steps - 1)] + [filters]
+    x = _norm_relu(layers.Dense(start * start * top, use_bias=False)(z))
+    x = layers.Reshape((start, start, top))(x)
+    widths = [top >> i for i in range(steps - 1)] + [filters]
     for width in widths:
         x = _norm_relu(layers.Conv2DTranspose(width, KERNEL, strides=2, padding="same", use_bias=False)(x))
     x = layers.Conv2D(channels, KERNEL, padding="same")(x)
