@@ -1,7 +1,7 @@
 """Run as a script (the CPU must be split into two devices before TensorFlow starts, so not in the test
 process): train a model a few steps on one device and on two mirrored replicas, same global batch and
-seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, dcgan-sn, gan-cls, stackgan, pix2pix or
-cyclegan; dcgan when left out), and print the largest difference of each as JSON.
+seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, dcgan-sn, gan-cls, stackgan, vaegan,
+pix2pix or cyclegan; dcgan when left out), and print the largest difference of each as JSON.
 
 DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN and pix2pix
 are compared by what their networks output on fixed images, their other state (pools, batch-norm
@@ -51,6 +51,10 @@ def main() -> None:
                                              text_code=4, seed=3)
             captions = np.eye(10, dtype="float32")[classes]
             return model, tf.data.Dataset.from_tensor_slices((digits16, captions)).batch(16)
+        if name == "vaegan":  # its own step: the reparameterisation noise and each routed loss under replicas
+            model = plugins.models.get("vaegan")(image_size=16, channels=1, filters=4, latent_dim=8, seed=3,
+                                                 gate="off")
+            return model, tf.data.Dataset.from_tensor_slices(digits16).batch(16)
         if name == "pix2pix":  # 64 px: the smallest U-Net with dropout blocks; their masks are what this checks
             model = plugins.models.get("pix2pix")(image_size=64, channels=1, seed=3, filters=2, d_filters=4)
             return model, tf.data.Dataset.from_tensor_slices((digits64[:6], -digits64[6:12])).batch(

@@ -53,7 +53,6 @@ class VAEGAN(GAN):
     # Dense layers fix the size: translate resizes each image to the model's size and the result back.
     translate_fixed_size = True
     samples_prior = True  # the decoder is a generator of z ~ N(0, I): generate samples the prior
-    replicas_supported = False
     # reference.md: RMSprop in the official code; its learning rate is not there, 3e-4 is ours.
     training_defaults = {"optimizer": "rmsprop", "lr": 3e-4}
     options = {
