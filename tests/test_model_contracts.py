@@ -105,6 +105,10 @@ class TestGANCLS(LargerContract):
         return _digits(16), _caption_embeddings(8)
 
 
+class TestGANCLSConditioningAugmentation(TestGANCLS):
+    options = {**TestGANCLS.options, "conditioning_augmentation": True}
+
+
 class TestStackGAN(TestGANCLS):
     model = "stackgan"
     options = {**TestGANCLS.options, "ca_dim": 4}

@@ -36,6 +36,16 @@ PARAPHRASES = {
 }
 
 
+# What each --models name trains: a model and its --set options (issue 23: what each tool contributes).
+VARIANTS = {
+    "cgan": ["cgan"],
+    "gan-cls": ["gan-cls"],
+    "gan-cls+ca": ["gan-cls", "--set", "conditioning_augmentation=true"],
+    "gan-cls+ms": ["gan-cls", "--set", "mode_seeking=1"],
+    "gan-cls+ca+ms": ["gan-cls", "--set", "conditioning_augmentation=true", "--set", "mode_seeking=1"],
+}
+
+
 def train_classifier(epochs: int) -> tuple[object, float]:
     import keras
 
@@ -97,7 +107,8 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=20000)
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--classifier-epochs", type=int, default=3)
-    parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], choices=["cgan", "gan-cls"])
+    parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], choices=list(VARIANTS),
+                        help="gan-cls+ca: conditioning augmentation; +ms: the mode-seeking term (weight 1)")
     parser.add_argument("--precision", action="append", choices=["auto", "float32", "mixed"],
                         help="train each model in this precision (repeat to compare; default: auto)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/conditional-quality"))
@@ -124,15 +135,15 @@ def main() -> None:
         for model, precision in ((m, p) for m in args.models for p in precisions):
             tag = f"{model} --precision {precision}" if len(precisions) > 1 else model
             run = root / tag.replace(" ", "_")
-            times[tag] = cli("train", model, "--data", data, "--image-size", "28", "--steps", args.steps,
+            times[tag] = cli("train", *VARIANTS[model], "--data", data, "--image-size", "28", "--steps", args.steps,
                              "--batch-size", args.batch_size, "--steps-per-epoch", max(1, args.steps // 5),
                              "--precision", precision, "--out", run)
             suffix = f" ({precision})" if len(precisions) > 1 else ""
             if model == "cgan":
                 sets = {f"cgan --label{suffix}": [("--label", name) for name in CLASSES]}
             else:
-                sets = {f"gan-cls, class-name prompts{suffix}": [("--prompt", name) for name in CLASSES],
-                        f"gan-cls, paraphrased prompts{suffix}": [("--prompt", PARAPHRASES[name])
+                sets = {f"{model}, class-name prompts{suffix}": [("--prompt", name) for name in CLASSES],
+                        f"{model}, paraphrased prompts{suffix}": [("--prompt", PARAPHRASES[name])
                                                                    for name in CLASSES]}
             for title, requests in sets.items():
                 accuracies, rows = [], []

@@ -17,6 +17,7 @@ from keras import layers, ops
 from img2img import Option, all_replicas_rows, gan_normal, replica_count, this_replica_rows
 from img2img.gan import GRID_SIZE
 from img2img_plugins.dcgan.model import DCGAN
+from img2img_plugins.stackgan.layers import ConditioningAugmentation  # registered: runs' generators may hold it
 
 GRID_CAPTIONS = 8  # distinct training captions in each epoch's grid, one per column
 
@@ -31,6 +32,11 @@ class GANCLS(DCGAN):
         **DCGAN.options,
         "text_code": Option(128, "size the caption embedding is compressed to before G and D read it", minimum=1),
         "matching_aware": Option(True, "score real images with mismatched captions as fakes (GAN-CLS)"),
+        "conditioning_augmentation": Option(False, "the generator reads a sample of N(mu, sigma^2) computed from the "
+                                            "caption instead of its fixed code, with a KL term to N(0, I), as "
+                                            "StackGAN does: one prompt then covers a neighbourhood of codes"),
+        "ca_kl_weight": Option(2.0, "with conditioning_augmentation: weight of its KL term (StackGAN's configs: 2)",
+                               minimum=0),
     }
 
     @classmethod
@@ -51,8 +57,21 @@ class GANCLS(DCGAN):
     def build_generator(self) -> keras.Model:
         z = keras.Input((self.latent_dim,), name="z")
         text = keras.Input((self.text_dim,), name="text")
-        code = layers.Concatenate()([z, self._compress(text, "text_code")])
-        return keras.Model([z, text], self.generator_from(code), name="generator")
+        if self.settings.get("conditioning_augmentation"):
+            caption = ConditioningAugmentation(int(self.settings["text_code"]), float(self.settings["ca_kl_weight"]),
+                                               name="conditioning_augmentation")(text)
+        else:
+            caption = self._compress(text, "text_code")
+        return keras.Model([z, text], self.generator_from(layers.Concatenate()([z, caption])), name="generator")
+
+    def generator_layer_losses(self) -> Any:
+        """The conditioning augmentations' KL terms of this replica's last generator call. Not through
+        ``generator.losses``: Keras keeps them in one list that all replica threads of MirroredStrategy write,
+        and replica 0 read replica 1's term there (the tensorflow#23056 family)."""
+        terms = [layer.kl_term() for layer in self.generator._flatten_layers()
+                 if isinstance(layer, ConditioningAugmentation)]
+        terms = [ops.cast(term, "float32") for term in terms if term is not None]
+        return ops.sum(ops.stack(terms)) if terms else 0.0
 
     def build_discriminator(self) -> keras.Model:
         image = keras.Input((self.image_size, self.image_size, self.channels), name="image")

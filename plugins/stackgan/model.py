@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from img2img import Img2ImgError, Option, gan_normal
 from img2img_plugins.dcgan.model import BN_MOMENTUM, start_and_doublings
@@ -52,15 +52,6 @@ class StackGAN(GANCLS):
         "stage1": Option("", "stage II: the stage-I run directory whose generator it refines"),
         "residual_blocks": Option(2, "stage II: residual blocks after joining image and caption codes", minimum=0),
     }
-
-    def generator_layer_losses(self) -> Any:
-        """The conditioning augmentations' KL terms of this replica's last generator call. Not through
-        ``generator.losses``: Keras keeps them in one list that all replica threads of MirroredStrategy write,
-        and replica 0 read replica 1's term there (the tensorflow#23056 family)."""
-        terms = [layer.kl_term() for layer in self.generator._flatten_layers()
-                 if isinstance(layer, ConditioningAugmentation)]
-        terms = [ops.cast(term, "float32") for term in terms if term is not None]
-        return ops.sum(ops.stack(terms)) if terms else 0.0
 
     @classmethod
     def check_image_size(cls, size: int) -> None:

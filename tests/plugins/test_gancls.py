@@ -103,3 +103,34 @@ def test_class_names_serve_as_captions_and_uncaptioned_data_is_refused(cli_run, 
     result = cli_run("train", "gan-cls", "--data", flat, *TEXT_FAST, "--steps", "1", "--out", tmp_path / "r2",
                      expect=1)
     assert "NAME.txt" in result.output and "Traceback" not in result.output
+
+
+def test_conditioning_augmentation_adds_its_kl_term_and_its_runs_translate_in_a_fresh_process(
+        plugins, captioned_emoji, tmp_path):
+    """gan-cls with StackGAN's conditioning augmentation (issue 23, per-prompt collapse): the KL term reaches
+    the generator's loss, inference reads mu (one prompt and seed, one image), and a new process, which has
+    imported nothing of the plugin yet, loads the exported generator in safe mode."""
+    import subprocess
+    import sys
+
+    from conftest import REPO, shared_run
+
+    model = plugins.models.get("gan-cls")(image_size=16, channels=3, text_dim=5, filters=8, latent_dim=8,
+                                          text_code=4, conditioning_augmentation=True)
+    z, text = np.zeros((2, 8), np.float32), np.eye(5, dtype=np.float32)[:2]
+    model.generator([z, text], training=True)
+    assert float(model.generator_layer_losses()) > 0
+    first, again = (np.asarray(model.generator([z, text], training=False)) for _ in range(2))
+    np.testing.assert_array_equal(first, again)
+    plain = plugins.models.get("gan-cls")(image_size=16, channels=3, text_dim=5, filters=8, latent_dim=8, text_code=4)
+    plain.generator([z, text], training=True)
+    assert plain.generator_layer_losses() == 0.0
+
+    run = tmp_path / "run"
+    shared_run(run, "gan-cls", "--data", captioned_emoji, *TEXT_FAST, "--steps", "2", "--set",
+               "conditioning_augmentation=true")
+    out = subprocess.run([sys.executable, "-m", "img2img", "translate", "--model", str(run), "--prompt",
+                          "a red apple", "--count", "2", "--out", str(tmp_path / "drawn")],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(list((tmp_path / "drawn").glob("*.png"))) == 2
