@@ -13,8 +13,8 @@ from img2img import friendly_errors
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("first", type=click.Path(path_type=Path))
-@click.argument("second", type=click.Path(path_type=Path))
+@click.argument("first", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("second", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="The strip's file (PNG unless the name says .jpg); with --frames, a folder of one file per frame.")
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True,
@@ -49,12 +49,12 @@ def interpolate(run_dir: Path, first: Path, second: Path, out: Path, steps: int,
         raise Img2ImgError(f"--out {out}: with --frames, give a folder (this is a file)")
     if not frames and out.is_dir():
         raise Img2ImgError(f"--out {out} is a folder; give a file name such as strip.png (or add --frames)")
-    existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise Img2ImgError(f"{existing[0]} exists; pass --overwrite to replace it, or choose another --out")
     for path in (first, second):
         if path.resolve() in {t.resolve() for t in targets}:
             raise Img2ImgError(f"--out would overwrite the input {path}; choose another --out")
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise Img2ImgError(f"{existing[0]} exists; pass --overwrite to replace it, or choose another --out")
 
     def read(path: Path) -> np.ndarray:
         try:

@@ -170,6 +170,8 @@ def test_interpolate_writes_a_strip_or_frames_and_refuses_what_it_cannot_do(vaeg
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["00.png", "01.png", "02.png"]
     folder = cli_run("interpolate", vaegan_run, first, second, "--out", tmp_path / "frames", expect=1)
     assert "folder" in folder.output
+    own = cli_run("interpolate", vaegan_run, first, second, "--out", first, "--overwrite", expect=1)
+    assert "overwrite the input" in own.output
     (tmp_path / "broken.png").write_bytes(b"not an image")
     broken = cli_run("interpolate", vaegan_run, first, tmp_path / "broken.png", "--out", tmp_path / "b.png",
                      expect=1)
