@@ -195,9 +195,9 @@ def _translate_files(jobs: list[Job], translator: Translator, *, size: int | Non
             return
         outputs = translator(np.stack([image for _, image, _ in pending]))
         for (index, _, (height, width)), output in zip(pending, outputs, strict=True):
-            pixels = from_unit_range(output[:height, :width])
-            if translator.fixed_size:  # the network's square output, back to the image's own size
-                pixels = resize_to(from_unit_range(output), width, height)
+            pixels = from_unit_range(output)
+            # A fixed-size network's square output is resized back; a padded one's is cropped back.
+            pixels = resize_to(pixels, width, height) if translator.fixed_size else pixels[:height, :width]
             save_image(pixels, jobs[index].output)
             result.converted.append(jobs[index].output)
         progress(len(pending))
