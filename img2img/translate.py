@@ -120,7 +120,8 @@ class Translator:
         self.description = f"{name} {direction} ({run.path})" + (f", train mode, seed {seed}" if train_mode else "")
         if self.fixed_size:
             self.description += (f"; it takes {self.fixed_size}x{self.fixed_size} px only, so each image is resized "
-                                 "to that and its output back to the image's own size")
+                                 "to that (a non-square one is squeezed) and its output back to the image's own "
+                                 "size and shape")
         self._call = self._compile()
 
     def _compile(self) -> Callable[[np.ndarray], Any]:
