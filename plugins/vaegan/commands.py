@@ -35,7 +35,7 @@ def interpolate(run_dir: Path, first: Path, second: Path, out: Path, steps: int,
     from img2img.data.images import UnreadableImage, from_unit_range, load_image, to_unit_range
     from img2img.render import image_grid
     from img2img.runs import RunDirectory, load_generator
-    from img2img.translate import save_image
+    from img2img.translate import resize_to, save_image
 
     run = RunDirectory.open(run_dir, option="RUN_DIR")
     config = run.read_config()
@@ -61,8 +61,6 @@ def interpolate(run_dir: Path, first: Path, second: Path, out: Path, steps: int,
             pixels = load_image(path, channels)
         except UnreadableImage as exc:
             raise Img2ImgError(f"{path}: {exc.reason}") from None
-        from img2img.translate import resize_to
-
         return to_unit_range(resize_to(pixels, size, size))
 
     images = np.stack([read(first), read(second)])

@@ -231,9 +231,9 @@ class VAEGAN(GAN):
 
     def critic_steps(self, real: Any, reconstruction: Any, prior: Any | None, train: Any) -> None:
         """n_critic updates of the critic on the adversarial loss alone (and the run's penalties)."""
-        fake = tf.stop_gradient(reconstruction if prior is None or self.settings["critic_fakes"] != "prior"
-                                else prior)
-        extra = tf.stop_gradient(prior) if prior is not None and self.settings["critic_fakes"] == "both" else None
+        fakes = self.settings["critic_fakes"]  # prior samples exist unless it is "reconstructions"
+        fake = tf.stop_gradient(prior if fakes == "prior" else reconstruction)
+        extra = tf.stop_gradient(prior) if fakes == "both" else None
         critic_fn, d_vars = self.critic_for(None), self.discriminator_variables()
         for _ in range(self.n_critic):
             with tf.GradientTape() as tape:
