@@ -45,7 +45,8 @@ class StackGAN(GANCLS):
     description = ("StackGAN text-to-image, stage by stage: stage I at low resolution; stage II "
                    "(--set stage1=RUN) refines it to 2x or 4x the size")
     options = {
-        **GANCLS.options,
+        # Not gan-cls's conditioning_augmentation / ca_kl_weight: StackGAN always augments, weighted by kl_weight.
+        **{k: o for k, o in GANCLS.options.items() if k not in ("conditioning_augmentation", "ca_kl_weight")},
         "ca_dim": Option(128, "size of the conditioning-augmentation code (StackGAN: 128)", minimum=1),
         "kl_weight": Option(2.0, "weight of the conditioning augmentation's KL term (official configs: 2; paper: 1)",
                             minimum=0),
