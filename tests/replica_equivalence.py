@@ -54,7 +54,9 @@ def main() -> None:
         if name == "vaegan":  # its own step: the reparameterisation noise and each routed loss under replicas
             model = plugins.models.get("vaegan")(image_size=16, channels=1, filters=4, latent_dim=8, seed=3,
                                                  gate="off")
-            return model, tf.data.Dataset.from_tensor_slices(digits16).batch(16)
+            # One step: its critic (4 filters, batch norm, ReLU) is chaotic enough that a second step turns the
+            # first step's round-off (~4e-6 in the weights) into ~1 % of the momenta on some CPUs.
+            return model, tf.data.Dataset.from_tensor_slices(digits16[:16]).batch(16)
         if name == "pix2pix":  # 64 px: the smallest U-Net with dropout blocks; their masks are what this checks
             model = plugins.models.get("pix2pix")(image_size=64, channels=1, seed=3, filters=2, d_filters=4)
             return model, tf.data.Dataset.from_tensor_slices((digits64[:6], -digits64[6:12])).batch(

@@ -31,7 +31,7 @@ def _equivalence(*specs: str) -> dict[str, dict[str, float]]:
     results = json.loads(out.stdout.strip().splitlines()[-1])
     for spec in specs:
         assert results[spec]["replicas"] == 2
-        assert results[spec]["moved"] > 100 * TOLERANCE, (spec, results[spec])  # it trained
+        assert results[spec]["moved"] > 50 * TOLERANCE, (spec, results[spec])  # it trained (Adam: lr a step)
     return results
 
 
@@ -56,8 +56,9 @@ def test_two_replicas_train_every_other_built_in_model_as_one_device():
     batch (drawn per replica, as before, they differed by 4e-3); pix2pix's dropout draws its masks for the
     global batch (2e-6; with each replica's own draw, 0.79); StackGAN reads its KL term per replica thread
     (8e-8; through Keras' shared add_loss list, 1.6e-2). VAE-GAN draws its reparameterisation noise for the
-    global batch: 4e-5, in Adam momenta of size 6.5 that sum thousands of feature terms (with each replica
-    drawing its own noise, 8.5)."""
+    global batch: 2e-5 after its one step, in Adam momenta of size 4.6 that sum thousands of feature terms
+    (with each replica drawing its own noise, 4.4). A second step of its tiny critic amplifies the first
+    step's round-off to 3e-2 on an AVX2-only CPU (4e-5 on an AVX-512 one), so it is compared after one."""
     results = _equivalence("cyclegan/lsgan", "cyclegan/wgan-gp", "gan-cls/gan", "pix2pix/gan", "stackgan/gan",
                            "vaegan/gan", "vaegan/wgan-gp+gp")
     for spec in ("cyclegan/lsgan", "cyclegan/wgan-gp", "pix2pix/gan", "vaegan/gan", "vaegan/wgan-gp+gp"):
