@@ -19,6 +19,7 @@ import os
 import statistics
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,19 +28,39 @@ from bench.harness import cpu_description, timed_value
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SAMPLES = 2500
-# (row, loss, penalties, --set settings, batch size). toy-mlp defaults (3 x 128 ReLU, z 16, Adam 1e-3 with
-# beta_1 0.5) unless the row says; "authors" is poolio/unrolled_gan's toy: z 256, 2 x 128 tanh, lr 1e-3 (G)
-# and 1e-4 (D), batch 512, K = 5 (reference.md, "Unrolled GAN").
-ROWS: list[tuple[str, str, list[str], list[str], int]] = [
-    ("gan", "gan", [], [], 256),
-    ("unroll=5", "gan", [], ["unroll=5"], 256),
-    ("unroll=5, authors' toy", "gan", [], ["unroll=5", "latent_dim=256", "hidden=128", "layers=2",
-                                           "activation=tanh", "lr=1e-3", "d_lr=1e-4"], 512),
-    ("pack=4", "gan", [], ["pack=4"], 256),
-    ("consensus", "gan", ["consensus"], [], 256),
-    ("wgan-gp", "wgan-gp", [], [], 256),
-    ("lsgan", "lsgan", [], [], 256),
-    ("hinge", "hinge", [], [], 256),
+DEFAULT_STEPS = 5000
+# With epochs=10: five epochs at lr, then five at 5/6 ... 1/6 of it (the reference CycleGAN rule's steps).
+DECAY = ["lr_constant_epochs=5", "lr_decay_epochs=5"]
+
+
+class Row(NamedTuple):
+    """One table row: toy-mlp defaults (3 x 128 ReLU, z 16, Adam 1e-3 with beta_1 0.5) unless settings say.
+    ``epochs`` splits the steps into epochs, which only the learning-rate schedule reads."""
+
+    name: str
+    loss: str
+    penalties: list[str]
+    settings: list[str]
+    batch: int
+    epochs: int = 1
+
+
+# "authors' toy" is poolio/unrolled_gan's toy: z 256, 2 x 128 tanh, lr 1e-3 (G) and 1e-4 (D), batch 512,
+# K = 5 (reference.md, "Unrolled GAN").
+ROWS: list[Row] = [
+    Row("gan", "gan", [], [], 256),
+    Row("unroll=5", "gan", [], ["unroll=5"], 256),
+    Row("unroll=5, authors' toy", "gan", [], ["unroll=5", "latent_dim=256", "hidden=128", "layers=2",
+                                              "activation=tanh", "lr=1e-3", "d_lr=1e-4"], 512),
+    Row("pack=4", "gan", [], ["pack=4"], 256),
+    Row("consensus", "gan", ["consensus"], [], 256),
+    Row("wgan-gp", "wgan-gp", [], [], 256),
+    Row("lsgan", "lsgan", [], [], 256),
+    Row("hinge", "hinge", [], [], 256),
+    Row("gan, lr decay", "gan", [], DECAY, 256, epochs=10),
+    Row("pack=4, lr decay", "gan", [], ["pack=4", *DECAY], 256, epochs=10),
+    Row("pack=4, lr decay, large batch", "gan", [], ["pack=4", *DECAY], 512, epochs=10),
+    Row("hinge, lr decay", "hinge", [], DECAY, 256, epochs=10),
 ]
 # reference.md: VEEGAN Table 1 (mean of 5 runs) and PacGAN Table 1 (mean ± s.e. of 10 trials).
 VEEGAN = {"ring8": [("GAN", "1", "99.3", "-"), ("ALI", "2.8", "0.13", "-"),
@@ -58,15 +79,14 @@ def slug(row: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in row).strip("-")
 
 
-def run_one(plugins, spec: str, row: tuple, seed: int, steps: int, out: Path) -> tuple[dict, float]:
+def run_one(plugins, spec: str, row: Row, seed: int, steps: int, out: Path) -> tuple[dict, float]:
     from img2img.runs import load_generator
     from img2img.training.trainer import Trainer, TrainRequest
     from img2img_plugins.toy.distributions import mixture_for
 
-    _, loss, penalties, settings, batch = row
-    request = TrainRequest(model="toy-mlp", data=f"toy:{spec}", loss=loss, penalties=penalties, settings=settings,
-                           steps=steps, steps_per_epoch=steps, batch_size=batch, seed=seed, out=out, verbose=0,
-                           precision="float32")
+    request = TrainRequest(model="toy-mlp", data=f"toy:{spec}", loss=row.loss, penalties=row.penalties,
+                           settings=row.settings, steps=steps, steps_per_epoch=steps // row.epochs,
+                           batch_size=row.batch, seed=seed, out=out, verbose=0, precision="float32")
 
     def train_and_score() -> dict:
         result = Trainer(request, plugins, lambda message: None).run()
@@ -76,6 +96,11 @@ def run_one(plugins, spec: str, row: tuple, seed: int, steps: int, out: Path) ->
         return mixture_for(spec).pacgan_scores(samples)
 
     return timed_value(train_and_score)
+
+
+def table_name(data: str, steps: int) -> str:
+    """Each budget has its own table; the default budget's keeps the name the docs cite."""
+    return f"{data}.md" if steps == DEFAULT_STEPS else f"{data}-{steps}-steps.md"
 
 
 def mean_se(values: list[float], digits: int) -> str:
@@ -88,7 +113,7 @@ def mean_se(values: list[float], digits: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", choices=["ring8", "grid25"], default="ring8")
-    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="*", help="rows to run (default: all)")
     parser.add_argument("--work", type=Path, default=Path("bench/results/mode-collapse-published"))
@@ -103,18 +128,18 @@ def main() -> None:
     raw = args.work / "raw" / args.data
     raw.mkdir(parents=True, exist_ok=True)
     for row in ROWS:
-        if args.only and row[0] not in args.only:
+        if args.only and row.name not in args.only:
             continue
         for seed in args.seeds:
-            path = raw / f"{slug(row[0])}-seed{seed}.json"
+            path = raw / f"{slug(row.name)}-seed{seed}.json"
             if path.exists() and json.loads(path.read_text())["steps"] == args.steps:
                 continue
             with tempfile.TemporaryDirectory() as tmp:
                 scores, seconds = run_one(plugins, spec, row, seed, args.steps, Path(tmp) / "run")
-            record = {"row": row[0], "seed": seed, "steps": args.steps, "batch": row[4], "data": f"toy:{spec}",
+            record = {"row": row.name, "seed": seed, "steps": args.steps, "batch": row.batch, "data": f"toy:{spec}",
                       "scores": scores, "seconds": seconds}
             path.write_text(json.dumps(record, indent=1))
-            print(f"{row[0]} seed {seed}: {scores} in {seconds:.0f} s", flush=True)
+            print(f"{row.name} seed {seed}: {scores} in {seconds:.0f} s", flush=True)
     write_table(args, raw, spec)
 
 
@@ -128,12 +153,12 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
              f"| ours | seeds | modes (of {total}) | % high quality | reverse KL | s/run |",
              "|---|---|---|---|---|---|"]
     for row in ROWS:
-        mine = [r for r in records if r["row"] == row[0]]
+        mine = [r for r in records if r["row"] == row.name]
         if not mine:
             continue
         modes, quality, kl = ([float(r["scores"][key]) for r in mine] for key in ("modes", "high_quality",
                                                                                      "reverse_kl"))
-        lines.append(f"| {row[0]} (batch {row[4]}) | {len(mine)} | {mean_se(modes, 1)} | "
+        lines.append(f"| {row.name} (batch {row.batch}) | {len(mine)} | {mean_se(modes, 1)} | "
                      f"{mean_se(quality, 1)} | {mean_se(kl, 2)} | "
                      f"{statistics.mean(r['seconds'] for r in mine):.0f} |")
     lines += ["", "VEEGAN (Srivastava et al. 2017, Table 1; mean of 5 runs) and PacGAN (Lin et al. 2018, Table 1; "
@@ -146,7 +171,7 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     lines += ["", f"Command: `python -m bench.quality.mode_collapse_published --data {args.data} "
               f"--steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`; raw per-seed scores in "
               f"raw/{args.data}/."]
-    (args.work / f"{args.data}.md").write_text("\n".join(lines) + "\n")
+    (args.work / table_name(args.data, args.steps)).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
