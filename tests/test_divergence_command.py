@@ -141,3 +141,23 @@ def test_divergence_on_two_replicas_estimates_what_one_device_does():
     assert results["one"]["replicas"] == 1 and results["mirrored"]["replicas"] == 2
     assert abs(results["one"]["estimate"] - results["mirrored"]["estimate"]) < 1e-3, results
     assert abs(results["mirrored"]["estimate"] - 0.5) < 0.05, results
+
+
+@pytest.mark.slow
+def test_the_published_mode_benchmark_runs_every_row_and_resumes(monkeypatch, tmp_path):
+    """Every row's settings are accepted (a typo would otherwise surface after an hour of other rows), each
+    (row, seed) leaves its raw JSON, a second invocation trains nothing, and the table lists every row."""
+    from bench.quality import mode_collapse_published as bench
+
+    monkeypatch.setattr(bench, "SAMPLES", 200)
+    argv = ["mode_collapse_published", "--data", "grid25", "--steps", "20", "--seeds", "0", "--work", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    raw = sorted((tmp_path / "raw" / "grid25").glob("*.json"))
+    assert len(raw) == len(bench.ROWS)
+    stamps = [path.stat().st_mtime_ns for path in raw]
+    bench.main()
+    assert [path.stat().st_mtime_ns for path in raw] == stamps
+    table = (tmp_path / "grid25-20-steps.md").read_text()
+    for row in bench.ROWS:
+        assert f"| {row.name} (batch {row.batch}) | 1 |" in table
