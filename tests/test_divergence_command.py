@@ -153,7 +153,7 @@ def test_the_published_mode_benchmark_runs_every_row_and_resumes(monkeypatch, tm
     argv = ["mode_collapse_published", "--data", "grid25", "--steps", "20", "--seeds", "0", "--work", str(tmp_path)]
     monkeypatch.setattr(sys, "argv", argv)
     bench.main()
-    raw = sorted((tmp_path / "raw" / "grid25").glob("*.json"))
+    raw = sorted((tmp_path / "raw" / "grid25-20-steps").glob("*.json"))
     assert len(raw) == len(bench.ROWS)
     stamps = [path.stat().st_mtime_ns for path in raw]
     bench.main()

@@ -3,9 +3,9 @@ benchmark"): the ring (8 modes, radius 1, sigma 0.01) or the grid (25 modes on {
 PacGAN's definitions (high quality within 3 sigma; a mode covered by one high-quality sample; reverse KL of
 the mode histogram), 2,500 samples, mean ± standard error over seeds, beside VEEGAN's and PacGAN's tables.
 
-Each (row, seed) run writes its raw scores to --work/RAW/ROW-seedN.json and is skipped when that file
-exists, so the benchmark runs in resumable pieces (run it again to go on; --only picks rows). The table is
-rebuilt from every raw file there.
+Each (row, seed) run writes its raw scores to --work/raw/DATA[-STEPS-steps]/ROW-seedN.json and is skipped
+when that file exists, so the benchmark runs in resumable pieces (run it again to go on; --only picks rows).
+Each budget has its own table, rebuilt from every raw file of that budget.
 
     python -m bench.quality.mode_collapse_published --data ring8 --steps 5000 --seeds 0 1 2 3 4
 """
@@ -125,7 +125,7 @@ def main() -> None:
 
     plugins = get_plugins()
     spec = PUBLISHED[args.data]
-    raw = args.work / "raw" / args.data
+    raw = args.work / "raw" / table_name(args.data, args.steps).removesuffix(".md")  # a folder per budget
     raw.mkdir(parents=True, exist_ok=True)
     for row in ROWS:
         if args.only and row.name not in args.only:
@@ -170,7 +170,7 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     lines += [f"| PacGAN: {name} | {m} | {q} | {k} |" for name, m, q, k in PACGAN[args.data]]
     lines += ["", f"Command: `python -m bench.quality.mode_collapse_published --data {args.data} "
               f"--steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`; raw per-seed scores in "
-              f"raw/{args.data}/."]
+              f"raw/{raw.name}/."]
     (args.work / table_name(args.data, args.steps)).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
