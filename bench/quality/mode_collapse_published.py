@@ -98,9 +98,10 @@ def run_one(plugins, spec: str, row: Row, seed: int, steps: int, out: Path) -> t
     return timed_value(train_and_score)
 
 
-def table_name(data: str, steps: int) -> str:
-    """Each budget has its own table; the default budget's keeps the name the docs cite."""
-    return f"{data}.md" if steps == DEFAULT_STEPS else f"{data}-{steps}-steps.md"
+def budget_name(data: str, steps: int) -> str:
+    """Each budget has its own table (NAME.md) and raw folder (raw/NAME/); the default budget's keep the
+    names the docs cite."""
+    return data if steps == DEFAULT_STEPS else f"{data}-{steps}-steps"
 
 
 def mean_se(values: list[float], digits: int) -> str:
@@ -125,14 +126,14 @@ def main() -> None:
 
     plugins = get_plugins()
     spec = PUBLISHED[args.data]
-    raw = args.work / "raw" / table_name(args.data, args.steps).removesuffix(".md")  # a folder per budget
+    raw = args.work / "raw" / budget_name(args.data, args.steps)
     raw.mkdir(parents=True, exist_ok=True)
     for row in ROWS:
         if args.only and row.name not in args.only:
             continue
         for seed in args.seeds:
             path = raw / f"{slug(row.name)}-seed{seed}.json"
-            if path.exists() and json.loads(path.read_text())["steps"] == args.steps:
+            if path.exists():  # the folder is this budget's
                 continue
             with tempfile.TemporaryDirectory() as tmp:
                 scores, seconds = run_one(plugins, spec, row, seed, args.steps, Path(tmp) / "run")
@@ -145,7 +146,6 @@ def main() -> None:
 
 def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     records = [json.loads(p.read_text()) for p in sorted(raw.glob("*.json"))]
-    records = [r for r in records if r["steps"] == args.steps]
     total = 8 if args.data == "ring8" else 25
     lines = [f"# Mode collapse at the published settings: toy:{spec}", "",
              f"toy-mlp, {args.steps} steps, float32, {SAMPLES} samples per run; mean ± standard error over seeds; "
@@ -171,7 +171,7 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     lines += ["", f"Command: `python -m bench.quality.mode_collapse_published --data {args.data} "
               f"--steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`; raw per-seed scores in "
               f"raw/{raw.name}/."]
-    (args.work / table_name(args.data, args.steps)).write_text("\n".join(lines) + "\n")
+    (args.work / f"{raw.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
