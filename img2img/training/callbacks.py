@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from img2img.console import report, seconds_since_start
+from img2img.console import report
 from img2img.data.images import save_png
 from img2img.runs import RunDirectory
 from img2img.startup import resume_collection
@@ -33,16 +34,21 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class FirstStepTimer(keras.callbacks.Callback):
-    """Say once how long start-up took (imports, data scan, tracing, the first step itself)."""
+    """Say once how long start-up took (imports, data scan, tracing, the first step itself), counted from
+    ``since`` (a ``time.monotonic()`` reading, named ``since_name``); ``quiet`` (verbose=0) says nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, since: float, since_name: str = "start", quiet: bool = False) -> None:
         super().__init__()
+        self.since = since
+        self.since_name = since_name
+        self.quiet = quiet
         self.done = False
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if not self.done:
             self.done = True
-            report(f"first step done {seconds_since_start():.1f} s after start")
+            if not self.quiet:
+                report(f"first step done {time.monotonic() - self.since:.1f} s after {self.since_name}")
             resume_collection()  # start-up is over (see img2img.startup)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from img2img.checkpoints import reconcile_metrics
+from img2img.console import start_up_clock
 from img2img.data import ImageData
 from img2img.errors import Img2ImgError, TrainingDiverged
 from img2img.locking import FolderLock
@@ -59,6 +60,7 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train while holding the run directory's lock: a second process on it is refused by name."""
         r = self.request
+        self.start_up_clock = start_up_clock()
         if r.resume and r.out is None:
             raise Img2ImgError("--resume needs --out RUN_DIR: the run to continue")
         out = r.out or default_run_dir(r.model)
@@ -230,8 +232,11 @@ class Trainer:
         dataset = data.dataset.batch(plan["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         initial_epoch = latest["epoch"] if latest else 0
         epochs = initial_epoch + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
+        verbose = self.request.verbose
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
         callbacks = [
-            FirstStepTimer(),
+            FirstStepTimer(*self.start_up_clock, quiet=verbose == 0),
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,
@@ -239,9 +244,6 @@ class Trainer:
             RunPage(run, config),  # after the metrics row it plots
             keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
-        verbose = self.request.verbose
-        if verbose == "auto":
-            verbose = 1 if sys.stdout.isatty() else 2
         where = str(run.path) if self.chief_run is None else (
             f"{self.chief_run}, written by the chief (this worker writes to {run.path}, deleted at the end)")
         self.echo(f"Run directory: {where}  (steps {model.step} -> {plan['steps']}, "
