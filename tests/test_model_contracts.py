@@ -109,6 +109,12 @@ class TestGANCLSConditioningAugmentation(TestGANCLS):
     options = {**TestGANCLS.options, "conditioning_augmentation": True}
 
 
+class TestGANCLSProjection(TestGANCLS):
+    """The projection critic, spectrally normalised (its text projection is one of the normalised layers)."""
+
+    options = {**TestGANCLS.options, "conditioning": "projection", "spectral_norm": True}
+
+
 class TestStackGAN(TestGANCLS):
     model = "stackgan"
     options = {**TestGANCLS.options, "ca_dim": 4}
@@ -171,3 +177,15 @@ def test_every_builtin_model_runs_the_contract():
 
     covered = {cls.model for cls in every(BuiltinContract) if cls.model}
     assert covered == set(_builtins().models.names()), "add a contract subclass for the new built-in model"
+
+
+def test_the_projection_critic_reads_the_caption_only_through_its_projection():
+    model = _builtins().models.get("gan-cls")(**{**TestGANCLSProjection.options, "spectral_norm": False})
+    critic = model.discriminator
+    assert "joint" not in [layer.name for layer in critic.layers]
+    images = _digits(16)[:4]
+    first, second = _caption_embeddings(8)[:4], _caption_embeddings(8)[::-1][:4]
+    assert np.abs(np.asarray(critic([images, first])) - np.asarray(critic([images, second]))).max() > 1e-4
+    projection = critic.get_layer("text_projection")
+    projection.kernel.assign(np.zeros(projection.kernel.shape, np.float32))
+    np.testing.assert_allclose(np.asarray(critic([images, first])), np.asarray(critic([images, second])), atol=1e-6)

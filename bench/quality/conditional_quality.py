@@ -43,6 +43,10 @@ VARIANTS = {
     "gan-cls+ca": ["gan-cls", "--set", "conditioning_augmentation=true"],
     "gan-cls+ms": ["gan-cls", "--set", "mode_seeking=1"],
     "gan-cls+ca+ms": ["gan-cls", "--set", "conditioning_augmentation=true", "--set", "mode_seeking=1"],
+    "gan-cls+proj": ["gan-cls", "--set", "conditioning=projection"],
+    "gan-cls+proj+ms": ["gan-cls", "--set", "conditioning=projection", "--set", "mode_seeking=1"],
+    "gan-cls+proj+ca+ms": ["gan-cls", "--set", "conditioning=projection", "--set", "conditioning_augmentation=true",
+                           "--set", "mode_seeking=1"],
 }
 
 
@@ -108,7 +112,8 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--classifier-epochs", type=int, default=3)
     parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], choices=list(VARIANTS),
-                        help="gan-cls+ca: conditioning augmentation; +ms: the mode-seeking term (weight 1)")
+                        help="gan-cls+ca: conditioning augmentation; +ms: the mode-seeking term (weight 1); "
+                        "+proj: the projection critic")
     parser.add_argument("--precision", action="append", choices=["auto", "float32", "mixed"],
                         help="train each model in this precision (repeat to compare; default: auto)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/conditional-quality"))

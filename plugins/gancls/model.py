@@ -2,6 +2,9 @@
 
 The caption's sentence embedding is compressed to ``text_code`` (128 in the paper) by a dense layer with a
 leaky ReLU; the generator reads it concatenated to z, the discriminator tiles it over its last feature map.
+With ``conditioning=projection`` the critic instead adds to its logit the inner product of its flattened
+features with a linear map of that code (Miyato and Koyama 2018's projection, with a caption in place of a
+class; reference.md allows either for text), as ``cgan`` does by default.
 The critic sees three kinds of pairs: real image + its caption (real), generated image + caption (fake), and
 real image + another image's caption (fake), the last two weighing one half each.
 """
@@ -31,6 +34,10 @@ class GANCLS(DCGAN):
     options = {
         **DCGAN.options,
         "text_code": Option(128, "size the caption embedding is compressed to before G and D read it", minimum=1),
+        "conditioning": Option("joint", "how D reads the caption: joint (its code tiled over D's last feature map, "
+                               "then a 1x1 convolution; Reed et al.) or projection (the inner product of D's "
+                               "features with a linear map of the code, added to the logit; Miyato and Koyama)",
+                               ("joint", "projection")),
         "matching_aware": Option(True, "score real images with mismatched captions as fakes (GAN-CLS)"),
         "conditioning_augmentation": Option(False, "the generator reads a sample of N(mu, sigma^2) computed from the "
                                             "caption instead of its fixed code, with a KL term to N(0, I), as "
@@ -76,6 +83,14 @@ class GANCLS(DCGAN):
     def build_discriminator(self) -> keras.Model:
         image = keras.Input((self.image_size, self.image_size, self.channels), name="image")
         text = keras.Input((self.text_dim,), name="text")
+        if self.settings["conditioning"] == "projection":
+            features = self.discriminator_features(image)
+            code = self._compress(text, "text_code")
+            embedded = self._d_layer(layers.Dense(features.shape[-1], use_bias=False, kernel_initializer=gan_normal(),
+                                                  name="text_projection"))(code)
+            projection = layers.Dot(axes=1, dtype="float32")([embedded, features])
+            logit = layers.Add(dtype="float32", name="conditional_logit")([self.logit_from(features), projection])
+            return keras.Model([image, text], logit, name="discriminator")
         features = self.discriminator_map(image)
         side, width = features.shape[1], features.shape[-1]
         tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(self._compress(text, "text_code")))
