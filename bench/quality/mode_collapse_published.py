@@ -61,6 +61,9 @@ ROWS: list[Row] = [
     Row("pack=4, lr decay", "gan", [], ["pack=4", *DECAY], 256, epochs=10),
     Row("pack=4, lr decay, large batch", "gan", [], ["pack=4", *DECAY], 512, epochs=10),
     Row("hinge, lr decay", "hinge", [], DECAY, 256, epochs=10),
+    # PacGAN's generator size, 4 x 400; the critic gets the same layers here (PacGAN's: 3 x 200 maxout).
+    Row("pack=4, lr decay, large batch, 4 x 400", "gan", [], ["pack=4", "hidden=400", "layers=4", *DECAY], 512,
+        epochs=10),
 ]
 # reference.md: VEEGAN Table 1 (mean of 5 runs) and PacGAN Table 1 (mean ± s.e. of 10 trials).
 VEEGAN = {"ring8": [("GAN", "1", "99.3", "-"), ("ALI", "2.8", "0.13", "-"),
