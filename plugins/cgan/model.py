@@ -59,6 +59,4 @@ class CGAN(DCGAN):
             return keras.Model([image, label], self.logit_from(features), name="discriminator")
         features = self.discriminator_features(image)
         embedded = layers.Embedding(self.num_classes, features.shape[-1], name="label_projection")(label)
-        projection = layers.Dot(axes=1, dtype="float32")([embedded, features])
-        logit = layers.Add(dtype="float32", name="conditional_logit")([self.logit_from(features), projection])
-        return keras.Model([image, label], logit, name="discriminator")
+        return keras.Model([image, label], self.projected_logit(features, embedded), name="discriminator")

@@ -99,6 +99,12 @@ class DCGAN(GAN):
         logit = layers.Dense(1, dtype="float32", kernel_initializer=gan_normal(), name="logit")
         return self._d_layer(logit)(features)
 
+    def projected_logit(self, features: keras.KerasTensor, embedded: keras.KerasTensor) -> keras.KerasTensor:
+        """A projection critic's logit (Miyato and Koyama 2018): the plain logit of ``features`` plus their inner
+        product with the condition's embedding ``embedded`` (as wide as ``features``)."""
+        projection = layers.Dot(axes=1, dtype="float32")([embedded, features])
+        return layers.Add(dtype="float32", name="conditional_logit")([self.logit_from(features), projection])
+
     def discriminator_features(self, image: keras.KerasTensor) -> keras.KerasTensor:
         """The critic's convolutions, flattened: what its final linear layer (and a projection) reads."""
         return layers.Flatten()(self.discriminator_map(image))

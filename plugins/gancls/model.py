@@ -88,9 +88,7 @@ class GANCLS(DCGAN):
             code = self._compress(text, "text_code")
             embedded = self._d_layer(layers.Dense(features.shape[-1], use_bias=False, kernel_initializer=gan_normal(),
                                                   name="text_projection"))(code)
-            projection = layers.Dot(axes=1, dtype="float32")([embedded, features])
-            logit = layers.Add(dtype="float32", name="conditional_logit")([self.logit_from(features), projection])
-            return keras.Model([image, text], logit, name="discriminator")
+            return keras.Model([image, text], self.projected_logit(features, embedded), name="discriminator")
         features = self.discriminator_map(image)
         side, width = features.shape[1], features.shape[-1]
         tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(self._compress(text, "text_code")))
