@@ -140,3 +140,24 @@ def test_bench_harness_times_what_it_says(tmp_path):
     seconds = per_call(lambda i: calls.append(i) or time.sleep(0.01) or i, 5, finished.append)
     assert calls == [0, 1, 2, 3, 4] and finished == [4] and 0.01 <= seconds < 0.5
     assert timed_value(lambda: "x")[0] == "x"
+
+
+def test_the_conditional_benchmarks_model_names_in_the_docs_train_what_they_say():
+    """The docs quote `--models` lists; each name must still parse to the --set options it is read as, and a
+    mistyped tool must stop the benchmark before its half hour of training, not silently train plain gan-cls."""
+    from bench.quality.conditional_quality import variant
+
+    quoted = set()
+    for page in (REPO / "docs").glob("*.md"):
+        text = " ".join(page.read_text().split())
+        for command in re.findall(r"conditional_quality [^`]*", text):
+            names = re.search(r"--models ((?:\w[\w.+-]* ?)+)", command)
+            quoted |= set(names.group(1).split()) if names else set()
+    assert {"gan-cls+proj", "gan-cls+ca+ms"} <= quoted
+    for name in quoted:
+        assert variant(name)[0] in {"cgan", "gan-cls"}
+    assert variant("gan-cls+proj+ms0.3") == ["gan-cls", "--set", "conditioning=projection",
+                                             "--set", "mode_seeking=0.3"]
+    for wrong in ("gan-cls+prj", "gan-cls+ca0.5", "gan-cls+ms1.2.3", "dcgan+ms"):
+        with pytest.raises(ValueError, match=re.escape(wrong)):
+            variant(wrong)

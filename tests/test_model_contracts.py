@@ -147,6 +147,26 @@ class TestToyMLP(BuiltinContract):
         return make_moons(64, noise=0.05, random_state=0)[0].astype(np.float32)  # a real 2-D data set
 
 
+class TestToyMLPPacGANNetworks(TestToyMLP):
+    """PacGAN's networks, scaled down: batch-normalised generator, maxout critic of its own size."""
+
+    options = {**TestToyMLP.options, "batch_norm": True, "maxout": 3, "critic_hidden": 6, "critic_layers": 3}
+
+    def test_the_critic_units_are_the_max_of_their_pieces(self) -> None:
+        import keras
+
+        critic = self.build().discriminator
+        dense = [layer for layer in critic.layers if isinstance(layer, keras.layers.Dense)]
+        assert [d.units for d in dense] == [18, 18, 18, 1]
+        x = self.batch()[:5]
+        pieces = keras.Model(critic.input, dense[0].output)(x).numpy().reshape(5, 3, 6)
+        first_hidden = critic.layers[critic.layers.index(dense[0]) + 2]
+        np.testing.assert_allclose(keras.Model(critic.input, first_hidden.output)(x).numpy(),
+                                   pieces.max(axis=1), rtol=1e-6)
+        generator = self.build().generator
+        assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers) == 2
+
+
 @functools.cache
 def _with_example() -> PluginManager:
     sys.path.insert(0, str(REPO / "examples" / "img2img-example"))

@@ -36,18 +36,40 @@ PARAPHRASES = {
 }
 
 
-# What each --models name trains: a model and its --set options (issue 23: what each tool contributes).
-VARIANTS = {
-    "cgan": ["cgan"],
-    "gan-cls": ["gan-cls"],
-    "gan-cls+ca": ["gan-cls", "--set", "conditioning_augmentation=true"],
-    "gan-cls+ms": ["gan-cls", "--set", "mode_seeking=1"],
-    "gan-cls+ca+ms": ["gan-cls", "--set", "conditioning_augmentation=true", "--set", "mode_seeking=1"],
-    "gan-cls+proj": ["gan-cls", "--set", "conditioning=projection"],
-    "gan-cls+proj+ms": ["gan-cls", "--set", "conditioning=projection", "--set", "mode_seeking=1"],
-    "gan-cls+proj+ca+ms": ["gan-cls", "--set", "conditioning=projection", "--set", "conditioning_augmentation=true",
-                           "--set", "mode_seeking=1"],
-}
+# What each --models name trains (issue 23: what each tool contributes): a base model, then "+"-joined tools,
+# each a --set option; "ms" takes a weight ("ms0.3"; plain "ms" is the authors' weight, 1).
+BASES = ("cgan", "gan-cls")
+TOOLS = {"ca": "conditioning_augmentation=true", "proj": "conditioning=projection", "ms": "mode_seeking={}"}
+EXAMPLES = ["cgan", "gan-cls", "gan-cls+ca", "gan-cls+ms", "gan-cls+proj", "gan-cls+proj+ms0.3",
+            "gan-cls+proj+ca+ms"]
+
+
+def variant(name: str) -> list[str]:
+    """The ``img2img train`` arguments that --models NAME stands for; argparse turns the ValueError into a
+    usage error naming the option."""
+    base, *tools = name.split("+")
+    if base not in BASES:
+        raise ValueError(f"{name}: starts with one of {', '.join(BASES)}")
+    arguments = [base]
+    for tool in tools:
+        key = tool.rstrip("0123456789.")
+        if key not in TOOLS or (tool != key and key != "ms"):
+            raise ValueError(f"{name}: {tool!r} is not one of {', '.join(TOOLS)} (ms may carry a weight: ms0.3)")
+        weight = tool[len(key):] or "1"
+        try:
+            float(weight)
+        except ValueError:
+            raise ValueError(f"{name}: mode-seeking weight {weight!r} is not a number") from None
+        arguments += ["--set", TOOLS[key].format(weight)]
+    return arguments
+
+
+def checked_variant(name: str) -> str:
+    try:
+        variant(name)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return name
 
 
 def train_classifier(epochs: int) -> tuple[object, float]:
@@ -99,6 +121,17 @@ def diversity(images: np.ndarray) -> float:
     return float(distances[np.triu_indices(len(flat), 1)].mean())
 
 
+def nearest_class_names() -> list[str]:
+    """For each paraphrase, the class name nearest to it in the text encoder's space (cosine). A generator
+    sees only the embedding, and it was trained on the class names alone: where the nearest one is another
+    class's, drawing the right class would be luck, so this is the paraphrase score's ceiling in practice."""
+    from img2img_plugins.text_encoders.minilm import MiniLM
+
+    encoder = MiniLM()
+    similarity = encoder([PARAPHRASES[name] for name in CLASSES]) @ encoder(list(CLASSES)).T
+    return [CLASSES[k] for k in similarity.argmax(1)]
+
+
 def grid(rows: list[np.ndarray], path: Path, columns: int = 10) -> None:
     tiles = [np.concatenate(list(r[:columns]), axis=1) for r in rows]
     Image.fromarray(np.concatenate(tiles, axis=0)).resize((columns * 56, len(rows) * 56), Image.NEAREST).save(path)
@@ -111,9 +144,11 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=20000)
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--classifier-epochs", type=int, default=3)
-    parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], choices=list(VARIANTS),
-                        help="gan-cls+ca: conditioning augmentation; +ms: the mode-seeking term (weight 1); "
-                        "+proj: the projection critic")
+    parser.add_argument("--models", nargs="+", default=["cgan", "gan-cls"], type=checked_variant,
+                        help="a base model (cgan, gan-cls) and '+'-joined tools: ca, conditioning augmentation; "
+                        "proj, the projection critic; ms, the mode-seeking term (msW: weight W, default 1); e.g. "
+                        + ", ".join(EXAMPLES))
+    parser.add_argument("--seed", type=int, default=0, help="training seed (img2img train --seed)")
     parser.add_argument("--precision", action="append", choices=["auto", "float32", "mixed"],
                         help="train each model in this precision (repeat to compare; default: auto)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/conditional-quality"))
@@ -140,11 +175,11 @@ def main() -> None:
         for model, precision in ((m, p) for m in args.models for p in precisions):
             tag = f"{model} --precision {precision}" if len(precisions) > 1 else model
             run = root / tag.replace(" ", "_")
-            times[tag] = cli("train", *VARIANTS[model], "--data", data, "--image-size", "28", "--steps", args.steps,
-                             "--batch-size", args.batch_size, "--steps-per-epoch", max(1, args.steps // 5),
-                             "--precision", precision, "--out", run)
+            times[tag] = cli("train", *variant(model), "--seed", args.seed, "--data", data, "--image-size", "28",
+                             "--steps", args.steps, "--batch-size", args.batch_size,
+                             "--steps-per-epoch", max(1, args.steps // 5), "--precision", precision, "--out", run)
             suffix = f" ({precision})" if len(precisions) > 1 else ""
-            if model == "cgan":
+            if variant(model)[0] == "cgan":
                 sets = {f"cgan --label{suffix}": [("--label", name) for name in CLASSES]}
             else:
                 sets = {f"{model}, class-name prompts{suffix}": [("--prompt", name) for name in CLASSES],
@@ -165,16 +200,25 @@ def main() -> None:
                 results[title] = accuracies
                 grids[title] = rows
     lines += ["| requested class | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
+    nearest = nearest_class_names() if any("paraphrased" in t for t in results) else []
     for k, name in enumerate(CLASSES):
-        lines.append(f"| {name} (paraphrase: \"{PARAPHRASES[name]}\") | "
+        closest = f"; nearest class name: {nearest[k]}" if nearest else ""
+        lines.append(f"| {name} (paraphrase: \"{PARAPHRASES[name]}\"{closest}) | "
                      + " | ".join(f"{results[t][k]:.0%}" for t in results) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(results[t]):.1%}**" for t in results) + " |")
     lines.append("| within-request diversity / real images' (mean over classes) | "
                  + " | ".join(f"{np.mean(spread[t]):.2f}x" for t in results) + " |")
+    if nearest:
+        right = sum(n == c for n, c in zip(nearest, CLASSES, strict=True))
+        lines += ["", f"Paraphrases whose nearest class name in the text encoder's space (all-MiniLM-L6-v2, "
+                  f"cosine) is their own class's: {right} of {len(CLASSES)}. The generator was trained on the "
+                  "class names alone and sees only the embedding, so that share bounds the paraphrase score "
+                  "in practice."]
     lines += ["", "Training time on this machine: " + ", ".join(f"{m} {t / 60:.1f} min" for m, t in times.items()),
               "", f"CPU: {cpu_description()}",
               "", f"Command: `python -m bench.quality.conditional_quality --steps {args.steps} "
               f"--batch-size {args.batch_size} --train-images {args.train_images} --models {' '.join(args.models)}"
+              + (f" --seed {args.seed}" if args.seed else "")
               + "".join(f" --precision {p}" for p in precisions) + f" --out {args.out}`"]
     for title, rows in grids.items():
         name = title.replace(" ", "-").replace(",", "").replace("--", "").replace("(", "").replace(")", "")

@@ -28,6 +28,11 @@ class ToyMLP(GAN):
         "layers": Option(3, "hidden layers in each network", minimum=1),
         "activation": Option("relu", "hidden layers' activation (the Unrolled GAN authors' toy uses tanh)",
                              ("relu", "tanh")),
+        "batch_norm": Option(False, "batch normalisation before each generator activation (PacGAN's generator)"),
+        "critic_hidden": Option(0, "units per critic hidden layer; 0: as hidden (PacGAN's critic: 200)", minimum=0),
+        "critic_layers": Option(0, "critic hidden layers; 0: as layers (PacGAN's critic: 3)", minimum=0),
+        "maxout": Option(1, "critic units as the max of this many linear pieces, no activation (maxout, "
+                         "Goodfellow et al. 2013; PacGAN's critic: 5); 1: the activation", minimum=1),
         "spectral_norm": spectral_norm_option("the critic's layers"),
         "plot_extent": Option(5.0, "sample plots show [-extent, extent]^2"),
     }
@@ -43,15 +48,27 @@ class ToyMLP(GAN):
         z = keras.Input((self.latent_dim,), name="z")
         x = z
         for _ in range(self.settings["layers"]):
-            x = layers.Dense(self.settings["hidden"], activation=self.settings["activation"])(x)
+            if self.settings["batch_norm"]:
+                x = layers.BatchNormalization()(layers.Dense(self.settings["hidden"], use_bias=False)(x))
+                x = layers.Activation(self.settings["activation"])(x)
+            else:
+                x = layers.Dense(self.settings["hidden"], activation=self.settings["activation"])(x)
         out = layers.Dense(int(np.prod(self.sample_shape)), dtype="float32", name="sample")(x)
         return keras.Model(z, out, name="generator")
 
     def build_discriminator(self) -> keras.Model:
         sample = keras.Input(self.sample_shape, name="sample")
         x = sample
-        for _ in range(self.settings["layers"]):
-            x = self._dense(self.settings["hidden"], critic=True, activation=self.settings["activation"])(x)
+        units = self.settings["critic_hidden"] or self.settings["hidden"]
+        pieces = self.settings["maxout"]
+        for _ in range(self.settings["critic_layers"] or self.settings["layers"]):
+            if pieces > 1:
+                # Built-in layers only, so the saved critic loads without custom objects: the max over
+                # pieces is a global max pool over the (pieces, units) view.
+                x = layers.Reshape((pieces, units))(self._dense(units * pieces, critic=True)(x))
+                x = layers.GlobalMaxPooling1D()(x)
+            else:
+                x = self._dense(units, critic=True, activation=self.settings["activation"])(x)
         return keras.Model(sample, self._dense(1, critic=True, dtype="float32", name="logit")(x),
                            name="discriminator")
 
