@@ -183,6 +183,12 @@ class GAN(Pictures, keras.Model):
         matching-aware critic scores real images under captions not theirs). None (the default) adds none."""
         return None
 
+    @property
+    def scores_extra_samples(self) -> bool:
+        """Whether ``extra_fake_outputs`` adds outputs in this configuration, for the schemes that cannot take
+        them (an unrolled critic). A model that overrides it is taken to, unless it says otherwise here."""
+        return type(self).extra_fake_outputs is not GAN.extra_fake_outputs
+
     def generator_extra_loss(self, real: Any, fake: Any, labels: Any | None) -> Any:
         """Terms of the generator's loss beside the adversarial one, from the real batch, the generated one
         and their conditions (pix2pix's lambda x L1 to the paired target). 0 (the default) adds none."""

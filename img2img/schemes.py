@@ -144,9 +144,11 @@ def check_unroll_fits(model: Any) -> None:
     if isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer):
         raise Img2ImgError("--set unroll: the unrolled steps are not loss-scaled for float16; use --precision "
                            "float32 (or mixed on a CPU, which is bfloat16)")
-    if type(model).extra_fake_outputs is not _base("extra_fake_outputs"):
+    if model.scores_extra_samples:
         raise Img2ImgError(f"--set unroll: {model.name}'s critic also scores extra samples through its own "
-                           "weights (a matching-aware critic), which the unrolled copy cannot see yet")
+                           "weights (a matching-aware critic), which the unrolled copy cannot see yet; turn the "
+                           "extras off where the model has an option for it ('img2img models -v' lists each "
+                           "model's options)")
 
 
 def _base(method: str) -> Any:

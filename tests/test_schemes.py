@@ -86,8 +86,22 @@ def test_unroll_is_refused_where_it_cannot_work_by_name(plugins):
         model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
                       unroll=-1)
     text = plugins.models.get("gan-cls")(image_size=16, channels=1, text_dim=4, filters=8, latent_dim=8, text_code=4)
-    with pytest.raises(Img2ImgError, match="matching-aware critic"):
+    with pytest.raises(Img2ImgError, match="matching-aware critic.*img2img models -v"):
         text.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1)
+    # Without the matching-aware term there is nothing the unrolled copy cannot see: it trains.
+    plain = plugins.models.get("gan-cls")(image_size=16, channels=1, text_dim=4, filters=8, latent_dim=8,
+                                          text_code=4, matching_aware=False)
+    plain.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1)
+    from sklearn.datasets import load_digits
+
+    images = tf.image.resize(load_digits().images[:4, ..., None] / 8.0 - 1.0, (16, 16))  # real digits
+    captions = np.eye(4, dtype="float32")  # one caption embedding per image
+    before = [np.array(v) for v in plain.generator.trainable_variables]
+    logs = plain.fit(tf.data.Dataset.from_tensors((images, captions)).repeat(), steps_per_epoch=1,
+                      shuffle=False, verbose=0)
+    assert np.isfinite(logs.history["g_loss"][0])
+    assert any(np.abs(np.array(v) - b).max() > 0 for v, b in zip(plain.generator.trainable_variables, before,
+                                                                 strict=True))
 
 
 def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoji, tmp_path):

@@ -105,6 +105,10 @@ class GANCLS(DCGAN):
             return None
         return self.critic_for(self.mismatched_captions(labels))(real)
 
+    @property
+    def scores_extra_samples(self) -> bool:
+        return bool(self.settings["matching_aware"])
+
     def mismatched_captions(self, labels: Any) -> Any:
         """For each image, a random caption embedding of another element of the global batch that differs from
         its own: under N replicas every replica draws the same choice for all the global batch's captions and
