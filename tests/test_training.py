@@ -41,6 +41,7 @@ def test_run_directory_holds_everything(trained):
     assert config["settings"]["filters"] == 8 and config["settings"]["latent_dim"] == 16
     assert config["image_size"] == 16 and config["channels"] == 1
     assert len(config["class_names"]) == 10
+    assert "dcgan does not take class labels: it learns the 10 classes as one set" in result.output
     assert config["training"]["steps"] == 20 and config["training"]["seed"] == 0
 
     latest = json.loads((out / "checkpoints" / "latest.json").read_text())

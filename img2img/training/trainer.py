@@ -132,6 +132,10 @@ class Trainer:
         start_step = latest["step"] if latest else 0
         data = load_training_data(config, model_cls, self.plugins, start_step)
         self.echo(f"Data: {data.description}")
+        if data.class_names and not model_cls.conditional:
+            self.echo(f"Note: {model_cls.name} does not take class labels: it learns the {len(data.class_names)} "
+                      "classes as one set of images (the models that draw a chosen class take generate --label; "
+                      "see 'img2img models')")
         if data.count < training["batch_size"]:
             raise Img2ImgError(
                 f"--batch-size {training['batch_size']} is larger than the {data.count} images in --data; "
