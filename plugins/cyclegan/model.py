@@ -15,7 +15,16 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from img2img import GAN, Img2ImgError, Option, global_draw, replica_share, spectral_norm_option
+from img2img import (
+    GAN,
+    Img2ImgError,
+    Option,
+    crop_flip,
+    crop_flip_options,
+    global_draw,
+    replica_share,
+    spectral_norm_option,
+)
 from img2img_plugins.cyclegan.networks import (
     SIZE_MULTIPLE,
     UPSAMPLING,
@@ -27,7 +36,6 @@ from img2img_plugins.cyclegan.pool import ImagePool
 
 GRID_PAIRS = 8
 # Reference data augmentation: load at 286 for 256 crops, i.e. 286/256 of the training size.
-LOAD_SCALE = 286 / 256
 
 
 class CycleGAN(GAN):
@@ -55,10 +63,7 @@ class CycleGAN(GAN):
                               "(Bashkirova et al. 2019); 0 = reference", minimum=0),
         "pool_size": Option(50, "past fakes each discriminator draws from (0 = only the newest)", minimum=0),
         "spectral_norm": spectral_norm_option("the discriminators' convolutions (and drop their instance norm)"),
-        "augment": Option(True, "random resize-crop (load at load_scale times the size) and horizontal flip"),
-        "load_scale": Option(LOAD_SCALE, "with augment: images are resized to this multiple of --image-size, then "
-                             "randomly cropped (reference 286/256); 1 = flips only, at the images' own scale",
-                             minimum=1),
+        **crop_flip_options("images"),
     }
     # The reference optimiser (reference.md: Adam 2e-4, betas 0.5 and 0.999) and schedule: 100 epochs at the
     # full rate, then 100 of linear decay to zero.
@@ -82,9 +87,7 @@ class CycleGAN(GAN):
 
     @classmethod
     def data_augmentation(cls, settings: dict[str, Any], image_size: int) -> tuple[int, bool]:
-        if not settings.get("augment", True):
-            return image_size, False
-        return int(round(image_size * float(settings.get("load_scale", LOAD_SCALE)))), True
+        return crop_flip(settings, image_size)
 
     @property
     def blocks(self) -> int:

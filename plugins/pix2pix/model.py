@@ -19,11 +19,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from img2img import GAN, Img2ImgError, Option, spectral_norm_option
+from img2img import GAN, Img2ImgError, Option, crop_flip, crop_flip_options, spectral_norm_option
 from img2img_plugins.pix2pix.networks import UPSAMPLING, luminance, patchgan, unet_depth, unet_generator
 
 GRID_PAIRS = 8
-LOAD_SCALE = 286 / 256  # reference: load at 286 px, random 256 px crops
 DIRECTIONS = ("a2b", "b2a")
 
 
@@ -50,13 +49,10 @@ class Pix2Pix(GAN):
         "dropout": Option(0.5, "dropout rate in the innermost 8x-wide decoder blocks (training only)",
                           minimum=0, maximum=0.9),
         "spectral_norm": spectral_norm_option("the PatchGAN's convolutions (and drop its batch norm)"),
-        "augment": Option(True, "random resize-crop (load at load_scale times the size) and horizontal flip, the "
-                          "same for both images of a pair"),
         "grey_input": Option(False, "the generator first reduces its input to luma (ITU-R 601) and the PatchGAN "
                              "sees that grey input, so colour photos and grey ones translate alike: for "
                              "colourising (3 channels)"),
-        "load_scale": Option(LOAD_SCALE, "with augment: pairs are resized to this multiple of --image-size, then "
-                             "randomly cropped (reference 286/256)", minimum=1),
+        **crop_flip_options("pairs", ", the same for both images of a pair"),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -79,9 +75,7 @@ class Pix2Pix(GAN):
 
     @classmethod
     def data_augmentation(cls, settings: dict[str, Any], image_size: int) -> tuple[int, bool]:
-        if not settings.get("augment", True):
-            return image_size, False
-        return int(round(image_size * float(settings.get("load_scale", LOAD_SCALE)))), True
+        return crop_flip(settings, image_size)
 
     # ----- networks ------------------------------------------------------------------------------
     def build_generator(self) -> keras.Model:
