@@ -94,6 +94,12 @@ def test_wheel_contains_builtins_under_a_distinct_import_name(wheel):
         for part in ("config.json", "MODEL_CARD.md", "generator.keras"):
             assert f"img2img_models/{model}/{part}" in names
     assert not any(n.startswith("models/") for n in names)
+    # The licence texts travel too, and the metadata names both licences: the code's and the shipped
+    # photo-colourise weights' (CC-BY-4.0, which asks for the credits its model card and NOTICE give).
+    assert {"LICENSE", "NOTICE"} <= {Path(n).name for n in names if ".dist-info/licenses/" in n}
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0 AND CC-BY-4.0" in metadata
 
 
 @pytest.mark.slow

@@ -281,6 +281,7 @@ Emoji line art (black outlines on white) -> colour emoji, the default model of `
 - **Training data**: {total} single-code-point emoji rendered at 64 px; a seeded 15 % ({held}) held out for
   scoring, the rest split in two disjoint halves - line art of {a} ({line_art}),
   colour of the other {b} (Noto Color Emoji, Google: SIL OFL 1.1 font / Apache-2.0 images). Unpaired.
+- **Licence of this model**: Apache-2.0, like img2img's code (NOTICE).
 - **Intended use**: a working default and a demonstration of `img2img translate`; not a photo filter.
   Photos and large images come out as odd colourisations.
 
