@@ -35,7 +35,6 @@ from img2img_plugins.cyclegan.networks import (
 from img2img_plugins.cyclegan.pool import ImagePool
 
 GRID_PAIRS = 8
-# Reference data augmentation: load at 286 for 256 crops, i.e. 286/256 of the training size.
 
 
 class CycleGAN(GAN):
