@@ -23,10 +23,10 @@ def check_pack(model: Any, pack: int) -> int:
         return 1
     conditional = model.num_classes or model.text_dim or getattr(model, "paired", False)
     if conditional:
-        raise Img2ImgError(f"--set pack={pack}: {model.name}'s critic judges each sample with its condition "
+        raise Img2ImgError(f"--set pack={pack}: {type(model).name}'s critic judges each sample with its condition "
                            "(label, caption or paired input); packing conditional critics is not supported yet")
     if getattr(model, "domains", 1) > 1:
-        raise Img2ImgError(f"--set pack={pack}: {model.name} trains its critics in a step of its own, which does "
+        raise Img2ImgError(f"--set pack={pack}: {type(model).name} trains its critics in a step of its own, which does "
                            "not pack; use pack=1")
     return pack
 

@@ -124,7 +124,7 @@ def check_mode_seeking_fits(model: Any) -> None:
     if not model.mode_seeking:
         return
     if type(model).fake_batch is not _base("fake_batch"):
-        raise Img2ImgError(f"--set mode_seeking: {model.name} makes its fakes without a latent z (its own "
+        raise Img2ImgError(f"--set mode_seeking: {type(model).name} makes its fakes without a latent z (its own "
                            "fake_batch), so there are no two latents to compare")
     if any(p.joint for p, _ in model.penalties):
         raise Img2ImgError("--set mode_seeking: consensus optimisation's joint step does not add it; use one or "
@@ -145,7 +145,7 @@ def check_unroll_fits(model: Any) -> None:
         raise Img2ImgError("--set unroll: the unrolled steps are not loss-scaled for float16; use --precision "
                            "float32 (or mixed on a CPU, which is bfloat16)")
     if model.scores_extra_samples:
-        raise Img2ImgError(f"--set unroll: {model.name}'s critic also scores extra samples through its own "
+        raise Img2ImgError(f"--set unroll: {type(model).name}'s critic also scores extra samples through its own "
                            "weights (a matching-aware critic), which the unrolled copy cannot see yet; turn the "
                            "extras off where the model has an option for it ('img2img models -v' lists each "
                            "model's options)")

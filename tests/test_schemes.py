@@ -86,7 +86,7 @@ def test_unroll_is_refused_where_it_cannot_work_by_name(plugins):
         model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
                       unroll=-1)
     text = plugins.models.get("gan-cls")(image_size=16, channels=1, text_dim=4, filters=8, latent_dim=8, text_code=4)
-    with pytest.raises(Img2ImgError, match="matching-aware critic.*img2img models -v"):
+    with pytest.raises(Img2ImgError, match="gan-cls.s critic also scores.*matching-aware critic.*img2img models -v"):
         text.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1)
     # Without the matching-aware term there is nothing the unrolled copy cannot see: it trains.
     plain = plugins.models.get("gan-cls")(image_size=16, channels=1, text_dim=4, filters=8, latent_dim=8,
@@ -156,6 +156,7 @@ def test_a_packed_critic_trains_resumes_and_packs_the_gradient_penalty(cli_run, 
     assert tuple(real_out.shape) == (16, 1) and np.isfinite(float(total)) and len(values) == 1
     refused = cli_run("train", "cgan", "--data", digits, "--image-size", "16", "--set", "pack=2", "--steps", "1",
                       "--out", tmp_path / "cgan", expect=1)
+    assert "cgan's critic judges each sample" in refused.output
     assert "packing conditional critics is not supported yet" in refused.output
     odd = cli_run("train", "toy-mlp", "--data", "toy:ring8", "--batch-size", "30", "--set", "pack=4", "--steps",
                   "1", "--out", tmp_path / "odd", expect=1)

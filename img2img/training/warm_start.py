@@ -36,7 +36,7 @@ def warm_start(model: Any, source_path: Path, plugins: Any, echo: Callable[[str]
     config = run.read_config()
     if config["model"]["name"].replace("-", "_") != model.name:  # the Keras model is named after the plugin's
         raise Img2ImgError(f"--warm-start {source_path}: a {config['model']['name']!r} run cannot start a "
-                           f"{model.name!r} run; warm-start from a run of the same model")
+                           f"{type(model).name!r} run; warm-start from a run of the same model")
     source = load_run_model(run, plugins)
     target_weights, source_weights = list(model.weights), list(source.weights)
     if not _fits(target_weights, source_weights):
