@@ -106,6 +106,62 @@ def policy_scope(policy: str) -> Iterator[str]:
         keras.mixed_precision.set_global_policy(before)
 
 
+CPU_THREADS = ("auto", "split", "tensorflow")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_thread_split(setting: str, concurrent_branches: bool, cores: int, gpu: bool) -> tuple[int, int] | None:
+    """(ops at a time, threads per op) that ``--set cpu_threads`` asks for here, or None for TensorFlow's
+    own pools (as many threads as cores in each, so two ops at once oversubscribe the cores).
+
+    Splitting pays when a step is many small independent ops: CycleGAN at batch 1 on 2 cores. A model whose
+    step is a chain of big ops (DCGAN at batch 64) loses with it, since half the cores then idle through the
+    chain, hence ``auto`` splits only for models that declare ``concurrent_branches``. With GPUs the CPU
+    only feeds them: TensorFlow's pools stay."""
+    if setting not in CPU_THREADS:
+        raise ValueError(f"cpu_threads must be one of {CPU_THREADS}, not {setting!r}")
+    wanted = setting == "split" or (setting == "auto" and concurrent_branches and not gpu)
+    if not wanted or cores < 2:
+        return None
+    return 2, cores // 2
+
+
+def set_cpu_threads(setting: str, concurrent_branches: bool) -> str:
+    """Apply ``cpu_threads`` to TensorFlow's thread pools; returns what is in effect, in words ("" for
+    TensorFlow's own pools). The pools are fixed when TensorFlow's runtime starts, so this runs before
+    anything lists devices or runs an op; in a process where it has already started (a second run in a
+    notebook or a benchmark), the pools it started with stay, and the words say so."""
+    import tensorflow as tf
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    split = cpu_thread_split(setting, concurrent_branches, usable_cores(), gpu)
+    inter, intra = split or (0, 0)
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+    except RuntimeError:  # the runtime has started: its pools stay
+        inter = tf.config.threading.get_inter_op_parallelism_threads()
+        intra = tf.config.threading.get_intra_op_parallelism_threads()
+        started = "TensorFlow's CPU threads as this process started them"
+        return f"{started}: {_split_words(inter, intra)}" if inter or intra else started
+    return f"CPU cores split: {_split_words(inter, intra)}" if split else ""
+
+
+def _split_words(inter: int, intra: int) -> str:
+    """'2 ops at a time, 1 thread each'; 0 is TensorFlow's own choice (as many as there are cores)."""
+    threads = "all cores" if not intra else f"{intra} thread" + ("s" if intra > 1 else "")
+    return f"{inter or 'as many'} ops at a time, {threads} each"
+
+
 def set_graph_optimizer(setting: str = "auto") -> bool:
     """Turn TensorFlow's graph optimiser (Grappler) on or off for the functions traced from now on.
 

@@ -75,6 +75,10 @@ class GAN(Pictures, keras.Model):
     # Whether the model trains correctly on several replicas (--strategy mirrored): the base class's steps do
     # (replica_share, global_draw); a model with its own step or per-sample randomness of its own says so.
     replicas_supported: ClassVar[bool] = True
+    # Whether the training step is many small independent ops (several networks at batch 1, as in CycleGAN),
+    # so that on a CPU two ops at a time with half the cores each beat one op at a time with all of them;
+    # ``--set cpu_threads=auto`` splits the cores for such models only (docs/training.md, "CPU threads").
+    concurrent_branches: ClassVar[bool] = False
     # Trainer options every model accepts through --set; losses may change their defaults.
     training_options: ClassVar[dict[str, Option]] = TRAINER_OPTIONS
 

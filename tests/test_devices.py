@@ -64,3 +64,51 @@ def test_auto_is_the_default_stored_as_asked_and_a_resumed_run_keeps_its_policy(
         keras.mixed_precision.set_global_policy("float32")
     assert "precision mixed_bfloat16" in again.output and "no fast bfloat16" in again.output
     assert json.loads((out / "config.json").read_text())["training"]["policy"] == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize(("setting", "branches", "cores", "gpu", "split"), [
+    ("auto", True, 2, False, (2, 1)),  # CycleGAN on this project's 2-core machines: two ops, one core each
+    ("auto", True, 16, False, (2, 8)),
+    ("auto", False, 2, False, None),  # a chain of big ops (DCGAN at batch 64) keeps TensorFlow's pools
+    ("auto", True, 2, True, None),  # with GPUs the CPU only feeds them
+    ("auto", True, 1, False, None),  # one core has nothing to split
+    ("split", False, 4, False, (2, 2)),
+    ("split", False, 4, True, (2, 2)),
+    ("tensorflow", True, 2, False, None),
+])
+def test_cpu_threads_split_the_cores_only_for_steps_of_concurrent_branches(setting, branches, cores, gpu, split):
+    assert devices.cpu_thread_split(setting, branches, cores, gpu) == split
+
+
+def test_cpu_threads_refuses_an_unknown_setting():
+    with pytest.raises(ValueError, match="cpu_threads must be one of"):
+        devices.cpu_thread_split("many", True, 2, False)
+
+
+@pytest.mark.slow
+def test_cpu_threads_are_applied_before_tensorflow_starts_and_kept_after():
+    """In a fresh process the split reaches TensorFlow's pools; once its runtime has started (a second run in
+    one process), the pools it started with stay, and the words say so rather than claim a change."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, tensorflow as tf\n"
+        "from img2img.devices import set_cpu_threads, usable_cores\n"
+        "said = set_cpu_threads('split', False)\n"
+        "tf.constant(1.0) + 1.0  # starts the runtime\n"
+        "pools = [tf.config.threading.get_inter_op_parallelism_threads(),\n"
+        "         tf.config.threading.get_intra_op_parallelism_threads()]\n"
+        "print(json.dumps({'said': said, 'pools': pools, 'cores': usable_cores(),\n"
+        "                  'again': set_cpu_threads('tensorflow', False)}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    if seen["cores"] < 2:
+        pytest.skip("one usable core: nothing to split")
+    intra = seen["cores"] // 2
+    assert seen["pools"] == [2, intra]
+    threads = f"{intra} thread{'s' if intra > 1 else ''}"
+    assert seen["said"] == f"CPU cores split: 2 ops at a time, {threads} each"
+    assert seen["again"] == f"TensorFlow's CPU threads as this process started them: 2 ops at a time, {threads} each"

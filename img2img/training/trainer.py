@@ -96,7 +96,7 @@ class Trainer:
     def _run(self, out: Path, scratch: Path | None = None) -> TrainResult:
         import keras
 
-        from img2img.devices import choose_policy, describe_devices, set_policy, slow_policy_warning
+        from img2img.devices import choose_policy, describe_devices, set_cpu_threads, set_policy, slow_policy_warning
         from img2img.distribute import describe as describe_strategy
         from img2img.distribute import draw_dropout_for_global_batch, strategy_for, synchronise_batch_norm
 
@@ -114,14 +114,17 @@ class Trainer:
         training = config["training"]
         model_cls = self.plugins.models.get(config["model"]["name"])
 
-        strategy = strategy_for(r.strategy)  # first: a split CPU must be set before TensorFlow's runtime starts
+        # First: thread pools and a split CPU must be set before TensorFlow's runtime starts.
+        threads = set_cpu_threads(str(config["settings"].get("cpu_threads", "auto")), model_cls.concurrent_branches)
+        strategy = strategy_for(r.strategy)
         keras.utils.set_random_seed(training["seed"])
         # A resumed run keeps its policy: float16 runs hold loss-scale state in their checkpoints.
         stored = training.get("policy")
         policy = set_policy(stored or choose_policy(training["precision"]))
         training["policy"] = policy
         how = "" if stored or training["precision"] != "auto" else " (--precision auto on this hardware)"
-        self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}")
+        self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}"
+                  + (f"; {threads}" if threads else ""))
         check_replicas(strategy.num_replicas_in_sync, model_cls, training["batch_size"])
         check_pack_batch(int(config["settings"].get("pack", 1)), training["batch_size"], strategy.num_replicas_in_sync)
         slow = slow_policy_warning(policy) if stored else None

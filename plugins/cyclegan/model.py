@@ -47,6 +47,7 @@ class CycleGAN(GAN):
     channels_supported = (1, 3)
     translations = {"a2b": "generator", "b2a": "generator-b2a"}
     size_multiple = SIZE_MULTIPLE
+    concurrent_branches = True  # four networks at batch 1: on a CPU, two ops at a time on half the cores each
     options = {
         "filters": Option(64, "generator filters after the first layer (ngf)", minimum=1),
         "upsampling": Option("transpose", "generator upsampling: transposed conv (reference) or nearest resize + "

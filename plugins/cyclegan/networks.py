@@ -46,9 +46,9 @@ class InstanceNormalization(layers.Layer):
 
     Keras' ``GroupNormalization(groups=-1)`` computes the same thing from about 60 graph ops per call
     (forward and gradient); a CycleGAN step calls instance norm 86 times, so those ops were half of the
-    graph TensorFlow traces before the first step. Seen as one image whose channels are the batch's
-    (image, channel) pairs, a batch's instance statistics are batch-norm statistics, which TensorFlow
-    computes and differentiates in one op each (training batches have fixed shapes). Runs written with
+    graph TensorFlow traces before the first step. An image's instance statistics are the batch-norm
+    statistics of a batch of that one image, which TensorFlow computes and differentiates in one op each
+    (training batches have fixed shapes). Runs written with
     GroupNormalization still load: neither layer has weights, and exported networks name their own class.
     """
 
@@ -64,17 +64,18 @@ class InstanceNormalization(layers.Layer):
             return (inputs - mean) * ops.rsqrt(variance + self.epsilon)
         import tensorflow as tf
 
-        n, height, width, channels = inputs.shape
-        pairs = n * channels
-        x = inputs
-        if n != 1:  # (n, h, w, c) -> (1, h, w, n*c): each (image, channel) pair becomes a channel
-            x = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, height, width, pairs])
-        ones = tf.ones([pairs], tf.float32)
-        x, _, _ = tf.compat.v1.nn.fused_batch_norm(x, ones, tf.zeros([pairs], tf.float32), epsilon=self.epsilon,
-                                                   is_training=True)
-        if n != 1:
-            x = tf.transpose(tf.reshape(x, [height, width, n, channels]), [2, 0, 1, 3])
-        return x
+        n, channels = inputs.shape[0], inputs.shape[-1]
+        ones, zeros = tf.ones([channels], tf.float32), tf.zeros([channels], tf.float32)
+
+        def normalised(image: Any) -> Any:
+            return tf.compat.v1.nn.fused_batch_norm(image, ones, zeros, epsilon=self.epsilon, is_training=True)[0]
+
+        if n == 1:
+            return normalised(inputs)
+        # One op per image: splitting and joining along the batch copies contiguous blocks, where making the
+        # (image, channel) pairs one image's channels would transpose every pixel twice each way
+        # (docs/cyclegan.md, "CycleGAN speed").
+        return tf.concat([normalised(image) for image in tf.split(inputs, n, axis=0)], axis=0)
 
     def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
         return input_shape

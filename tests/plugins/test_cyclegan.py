@@ -334,7 +334,10 @@ def test_training_images_are_resize_cropped_and_flipped_as_set(plugins, emoji):
 
     flipped_only = [match(x) for x in colour_images(load_scale=1.0)]
     assert set(flipped_only) == {"same", "mirrored"}
-    assert {match(x) for x in colour_images()} == {"neither"}  # resized to 36 px and cropped back to 32
+    # Resized to 36 px and cropped back to 32. A flat image is every crop of itself: U+200D (zero width
+    # joiner) draws nothing in Noto Color Emoji, and which 24 images the stream yields first varies with
+    # TensorFlow's thread pools.
+    assert {match(x) for x in colour_images() if np.ptp(x) > 0} == {"neither"}
 
 
 def test_kid_is_the_unbiased_polynomial_mmd():
