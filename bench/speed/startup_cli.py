@@ -1,13 +1,14 @@
 """Seconds from launching ``img2img train`` to the end of its first step, as a user meets it.
 
-Runs ``img2img train cyclegan --image-size 64 --batch-size 1 --steps 1`` (the command's own "first step
-done N s after start" line, which counts from the process's start) ``--repeats`` times on 40 real emoji and
-prints each figure and the median. ``--baseline TREE`` also runs another checkout of img2img (for instance
+Runs ``img2img train cyclegan --image-size 64 --batch-size 1 --steps 1`` (with ``--precision`` and
+``--strategy`` as given; the command's own "first step done N s after start" line, which counts from the
+process's start) ``--repeats`` times on 40 real emoji and prints each figure and the median. ``--baseline TREE`` also runs another checkout of img2img (for instance
 ``git worktree add /tmp/before COMMIT``), alternating with this one so both see the same machine load, and
 prints the ratio of the medians.
 
     python -m bench.speed.startup_cli --repeats 5
     python -m bench.speed.startup_cli --repeats 5 --baseline /tmp/before
+    python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --precision float32
 """
 
 from __future__ import annotations
@@ -25,15 +26,20 @@ from bench.harness import compared_trees, cpu_description
 
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
-                       python_path: str | None = None, precision: str = "auto") -> float:
+                       python_path: str | None = None, precision: str = "auto", strategy: str = "one") -> float:
     """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
-    seconds it reports from its start to the end of its first step."""
+    seconds it reports from its start to the end of its first step. ``strategy="mirrored"`` trains on two
+    replicas, batch 2 (one image each); without GPUs on the CPU split in two (``IMG2IMG_CPU_DEVICES=2``)."""
     env = dict(os.environ)
     if python_path:
         env["PYTHONPATH"] = python_path
+    batch = "1"
+    if strategy == "mirrored":
+        env.setdefault("IMG2IMG_CPU_DEVICES", "2")
+        batch = "2"
     command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
-               str(data[1]), "--image-size", str(size), "--batch-size", "1", "--steps", "1", "--precision", precision,
-               "--out", str(out)]
+               str(data[1]), "--image-size", str(size), "--batch-size", batch, "--steps", "1", "--precision", precision,
+               "--strategy", strategy, "--out", str(out)]
     for setting in settings:
         command += ["--set", setting]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
@@ -47,6 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--strategy", choices=("one", "mirrored"), default="one",
+                        help="mirrored: two replicas, batch 2 (the CPU split in two where there is no GPU)")
     args = parser.parse_args()
     print(f"CPU: {cpu_description()}", flush=True)
 
@@ -60,7 +69,8 @@ def main() -> None:
         for repeat in range(args.repeats):
             for index, (name, python_path) in enumerate(trees.items()):
                 out = scratch / f"run-{repeat}-{index}"
-                seconds[name].append(first_step_seconds(data, out, python_path=python_path))
+                seconds[name].append(first_step_seconds(data, out, python_path=python_path, precision=args.precision,
+                                                        strategy=args.strategy))
                 print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
     print("\n| img2img | runs (s) | median (s) |\n|---|---|---|")
     for name, values in seconds.items():
