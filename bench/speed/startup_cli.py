@@ -2,9 +2,9 @@
 
 Runs ``img2img train cyclegan --image-size 64 --batch-size 1 --steps 1`` (with ``--precision`` and
 ``--strategy`` as given; the command's own "first step done N s after start" line, which counts from the
-process's start) ``--repeats`` times on 40 real emoji and prints each figure and the median. ``--baseline TREE`` also runs another checkout of img2img (for instance
-``git worktree add /tmp/before COMMIT``), alternating with this one so both see the same machine load, and
-prints the ratio of the medians.
+process's start) ``--repeats`` times on 40 real emoji and prints each figure and the median. ``--baseline
+TREE`` also runs another checkout of img2img (for instance ``git worktree add /tmp/before COMMIT``),
+alternating with this one so both see the same machine load, and prints the ratio of the medians.
 
     python -m bench.speed.startup_cli --repeats 5
     python -m bench.speed.startup_cli --repeats 5 --baseline /tmp/before
