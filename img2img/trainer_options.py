@@ -31,8 +31,8 @@ TRAINER_OPTIONS: dict[str, Option] = {
                        "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),
     "cpu_threads": Option("auto", "how TensorFlow shares the CPU's cores: split = two ops at a time with half "
                           "the cores each, tensorflow = its own default (any op may take every core); auto = split "
-                          "for models whose step has many small independent ops (CycleGAN), on a machine without "
-                          "GPUs", ("auto", "split", "tensorflow"), resumable=True),
+                          "where the model declares its step many small independent ops (concurrent_branches), on "
+                          "a machine without GPUs", ("auto", "split", "tensorflow"), resumable=True),
     "sync_batch_norm": Option(True, "with several replicas (--strategy), batch norm uses statistics over all of "
                               "them, so N replicas train as one device on the global batch", resumable=True),
     "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
