@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -133,6 +133,30 @@ def compared_trees(baseline: Path | None, scratch: Path) -> dict[str, str | None
     if baseline:
         trees = {f"baseline {baseline}": import_path(baseline.resolve(), scratch), **trees}
     return trees
+
+
+RESULT_TAG = "RESULT "  # the line a child measurement prints its JSON result on
+
+
+def print_result(value: object) -> None:
+    """What a child measurement hands back to ``child_result``: one tagged JSON line on stdout."""
+    import json
+
+    print(RESULT_TAG + json.dumps(value), flush=True)
+
+
+def child_result(command: list[str], what: str) -> Any:
+    """Run a child measurement (a fresh interpreter: TensorFlow fixes its thread pools per process, and the
+    PyTorch peers run in their own venv) and return the JSON it printed with ``print_result``; a failure
+    stops the benchmark with the child's last words."""
+    import json
+    import subprocess
+
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    line = next((x for x in reversed(result.stdout.splitlines()) if x.startswith(RESULT_TAG)), None)
+    if result.returncode or line is None:
+        raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
+    return json.loads(line[len(RESULT_TAG):])
 
 
 def scratch_torch_python(venv: Path, packages: Iterable[str] = ()) -> Path:

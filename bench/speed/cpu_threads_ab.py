@@ -16,13 +16,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, cpu_description, per_call, write_result
+from bench.harness import REPO, child_result, cpu_description, per_call, print_result, write_result
 
 # (model, image size, batch, precision): CycleGAN at the reference batch of 1; DCGAN at its usual batch and at
 # a small one; pix2pix at the reference batch of 1.
@@ -64,12 +63,8 @@ def step_seconds(model_name: str, size: int, batch: int, precision: str, threads
 
 def in_child(case: tuple, threads: str, steps: int) -> float:
     task = json.dumps({"case": case, "threads": threads, "steps": steps})
-    result = subprocess.run([sys.executable, "-m", "bench.speed.cpu_threads_ab", "--child", task],
-                            capture_output=True, text=True, cwd=REPO)
-    line = next((x for x in result.stdout.splitlines() if x.startswith("SECONDS ")), None)
-    if result.returncode or line is None:
-        raise SystemExit(f"{case} with {threads} threads failed:\n{result.stderr[-3000:]}")
-    return float(line.split()[1])
+    return child_result([sys.executable, "-m", "bench.speed.cpu_threads_ab", "--child", task],
+                        f"{case} with {threads} threads")
 
 
 def main() -> None:
@@ -82,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         task = json.loads(args.child)
-        print(f"SECONDS {step_seconds(*task['case'], task['threads'], task['steps'])}", flush=True)
+        print_result(step_seconds(*task["case"], task["threads"], task["steps"]))
         return
     print(f"CPU: {cpu_description()}", flush=True)
     cases = [tuple(int(x) if x.isdigit() else x for x in c.split("/")) for c in args.only] if args.only else CASES

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,16 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, WORK, cpu_description, per_call, scratch_torch_python, timed
+from bench.harness import (
+    REPO,
+    WORK,
+    child_result,
+    cpu_description,
+    per_call,
+    print_result,
+    scratch_torch_python,
+    timed,
+)
 
 CONFIGS = [(64, 6), (128, 9)]
 
@@ -132,11 +140,8 @@ def reference_step(python: Path, size: int, blocks: int, steps: int) -> dict:
     """The reference CycleGAN's PyTorch step at this size, timed by ``reference_cyclegan_torch.py`` in a
     fresh process of the scratch venv's Python (the same warm-up and step count as img2img's rows)."""
     script = Path(__file__).with_name("reference_cyclegan_torch.py")
-    result = subprocess.run([str(python), str(script), "--size", str(size), "--blocks", str(blocks),
-                             "--steps", str(steps)], capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"the PyTorch reference step failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return child_result([str(python), str(script), "--size", str(size), "--blocks", str(blocks), "--steps",
+                         str(steps)], "the PyTorch reference step")
 
 
 ROW_KEYS = ("precision", "jit", "grappler", "threads")
@@ -157,7 +162,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)  # one row, measured in a fresh process
     args = parser.parse_args()
     if args.child:
-        print("ROW " + json.dumps(child_row(**json.loads(args.child))), flush=True)
+        print_result(child_row(**json.loads(args.child)))
         return
     print(f"CPU: {cpu_description()}", flush=True)
 
@@ -217,13 +222,9 @@ def row_key(row: dict) -> tuple:
 
 
 def in_child(task: dict) -> object:
-    """Run one measurement in a fresh interpreter (TensorFlow's thread pools are fixed per process)."""
-    result = subprocess.run([sys.executable, "-m", "bench.speed.cyclegan_speed", "--child", json.dumps(task)],
-                            capture_output=True, text=True, cwd=REPO)
-    line = next((x for x in result.stdout.splitlines() if x.startswith("ROW ")), None)
-    if result.returncode or line is None:
-        raise SystemExit(f"a measurement failed ({task}):\n{result.stderr[-3000:]}")
-    return json.loads(line[4:])
+    """One measurement in a fresh interpreter (TensorFlow's thread pools are fixed per process)."""
+    return child_result([sys.executable, "-m", "bench.speed.cyclegan_speed", "--child", json.dumps(task)],
+                        f"the measurement {task}")
 
 
 def child_row(**task: object) -> object:

@@ -14,8 +14,8 @@ architecture and update order (junyanz/pytorch-CycleGAN-and-pix2pix, reference.m
   critics one Adam step on (real, pooled fake) halves; image pool of 50; Adam 2e-4, betas (0.5, 0.999);
   weights N(0, 0.02). Batch 1, float32, as the reference trains.
 
-Prints one JSON line: seconds per step after warm-up, generator forward passes per second, torch's version
-and thread count.
+Prints one result line (``bench.harness.print_result``, JSON): seconds per step after warm-up, generator
+forward passes per second, torch's version and thread count.
 
     bench-work/torch-venv/bin/python bench/speed/reference_cyclegan_torch.py --size 64 --blocks 6 --steps 8
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import sys
 import time
@@ -153,7 +152,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from bench.harness import cpu_description  # standard library only: importable in the scratch venv
+    from bench.harness import cpu_description, print_result  # standard library only: fine in the scratch venv
 
     print(f"reference PyTorch step on {cpu_description()}", file=sys.stderr)
     import torch
@@ -179,8 +178,8 @@ def main() -> None:
         for _ in range(count):
             step.g_ab(batches[0][0])
         per_image = (time.perf_counter() - started) / count
-    print(json.dumps({"step": per_step, "first": first, "images_per_s": 1.0 / per_image,
-                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    print_result({"step": per_step, "first": first, "images_per_s": 1.0 / per_image, "torch": torch.__version__,
+                  "threads": torch.get_num_threads()})
 
 
 if __name__ == "__main__":

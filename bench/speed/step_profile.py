@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.harness import REPO, WORK, cpu_description, scratch_torch_python, write_result
+from bench.harness import REPO, RESULT_TAG, WORK, child_result, cpu_description, scratch_torch_python, write_result
 
 TORCH_SIDE = """
 import json, sys
@@ -37,7 +35,7 @@ with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as
     for _ in range(steps):
         step(a, b)
 ops = {e.key: e.self_cpu_time_total / 1e3 / steps for e in prof.key_averages()}
-print(json.dumps(ops))
+print(sys.argv[5] + json.dumps(ops))
 """
 
 
@@ -80,11 +78,8 @@ def tensorflow_profile(size: int, blocks: int, policy: str, steps: int) -> dict[
 
 
 def torch_profile(python: Path, size: int, blocks: int, steps: int) -> dict[str, float]:
-    result = subprocess.run([str(python), "-c", TORCH_SIDE, str(Path(__file__).parent), str(size), str(blocks),
-                             str(steps)], capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"the PyTorch profile failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return child_result([str(python), "-c", TORCH_SIDE, str(Path(__file__).parent), str(size), str(blocks),
+                         str(steps), RESULT_TAG], "the PyTorch profile")
 
 
 def top(ops: dict[str, float], count: int) -> list[tuple[str, float]]:
