@@ -11,6 +11,7 @@ weights) are drawn for the whole global batch and sliced, or every replica would
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,9 +185,16 @@ def all_replicas_rows(local_rows: Any) -> Any:
     sample by sample in batch order, such as CycleGAN's image pools; the tensor itself on one device."""
     import tensorflow as tf
 
-    if replica_count() == 1:
+    n = replica_count()
+    if n == 1:
         return local_rows
-    return tf.distribute.get_replica_context().all_gather(local_rows, axis=0)
+    gathered = tf.distribute.get_replica_context().all_gather(local_rows, axis=0)
+    # The gather's output has no static shape. Keras sends a convolution whose input channels it cannot see
+    # to XLA (compiled on the first step, then run instead of oneDNN), so give back the shape that is known.
+    rows = local_rows.shape[0]
+    with contextlib.suppress(ValueError):  # a tensor every replica shares, not per-replica rows: TF's own shape
+        gathered.set_shape([None if rows is None else rows * n, *local_rows.shape[1:]])
+    return gathered
 
 
 def all_replicas_sum(values: list[Any]) -> list[Any]:
