@@ -225,10 +225,13 @@ def _workers(args: list[str], tmp_path, *, stop_one_after_first_step: bool = Fal
 def test_two_workers_train_what_one_device_trains_and_only_the_chief_writes(digits, tmp_path):
     common = ["dcgan", "--data", str(digits), *FAST[:-1], "16", "--steps", "4", "--steps-per-epoch", "2",
               "--precision", "float32"]
-    (chief, chief_log), (other, other_log) = _workers([*common, "--out", str(tmp_path / "run")], tmp_path)
+    # --resume on the first start, as a job script that serves every restart passes it (docs/training.md).
+    (chief, chief_log), (other, other_log) = _workers([*common, "--out", str(tmp_path / "run"), "--resume"],
+                                                      tmp_path)
     assert chief == 0 and "worker 0 of 2 (chief)" in chief_log, chief_log[-3000:]
     assert other == 0 and "worker 1 of 2 (not chief)" in other_log, other_log[-3000:]
     assert "written by the chief" in other_log and "Traceback" not in other_log + chief_log
+    assert all("--resume: no run in" in log for log in (chief_log, other_log)), (chief_log[-3000:], other_log[-3000:])
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.weights.h5")) == [
         "step-000002.weights.h5", "step-000004.weights.h5"]
     one = _train(*common, "--strategy", "one", "--out", str(tmp_path / "one"), env={**_env(), "TF_CONFIG": ""})
