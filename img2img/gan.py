@@ -210,7 +210,9 @@ class GAN(Pictures, keras.Model):
         mode_seeking: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        super().compile(**kwargs)
+        # No Keras optimiser (its default is an RMSprop): the players have their own, and under a strategy Keras
+        # built the unused one for every weight, a slot per weight on each replica and in every checkpoint.
+        super().compile(optimizer=None, **kwargs)
         if n_critic < 1:
             raise Img2ImgError(f"n_critic must be at least 1, got {n_critic}")
         if unroll < 0:
