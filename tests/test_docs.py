@@ -158,6 +158,7 @@ def test_the_conditional_benchmarks_model_names_in_the_docs_train_what_they_say(
         assert variant(name)[0] in {"cgan", "gan-cls"}
     assert variant("gan-cls+proj+ms0.3") == ["gan-cls", "--set", "conditioning=projection",
                                              "--set", "mode_seeking=0.3"]
+    assert variant("gan-cls+use") == ["gan-cls", "--text-encoder", "use-multilingual-v3"]
     for wrong in ("gan-cls+prj", "gan-cls+ca0.5", "gan-cls+ms1.2.3", "dcgan+ms"):
         with pytest.raises(ValueError, match=re.escape(wrong)):
             variant(wrong)

@@ -37,11 +37,13 @@ PARAPHRASES = {
 
 
 # What each --models name trains (issue 23: what each tool contributes): a base model, then "+"-joined tools,
-# each a --set option; "ms" takes a weight ("ms0.3"; plain "ms" is the authors' weight, 1).
+# each an option of img2img train; "ms" takes a weight ("ms0.3"; plain "ms" is the authors' weight, 1).
 BASES = ("cgan", "gan-cls")
-TOOLS = {"ca": "conditioning_augmentation=true", "proj": "conditioning=projection", "ms": "mode_seeking={}"}
+TOOLS = {"ca": ["--set", "conditioning_augmentation=true"], "proj": ["--set", "conditioning=projection"],
+         "ms": ["--set", "mode_seeking={}"], "use": ["--text-encoder", "use-multilingual-v3"]}
+DEFAULT_ENCODER = "all-minilm-l6-v2"  # gan-cls's own
 EXAMPLES = ["cgan", "gan-cls", "gan-cls+ca", "gan-cls+ms", "gan-cls+proj", "gan-cls+proj+ms0.3",
-            "gan-cls+proj+ca+ms"]
+            "gan-cls+proj+ca+ms", "gan-cls+proj+ms0.5+use"]
 
 
 def variant(name: str) -> list[str]:
@@ -60,8 +62,14 @@ def variant(name: str) -> list[str]:
             float(weight)
         except ValueError:
             raise ValueError(f"{name}: mode-seeking weight {weight!r} is not a number") from None
-        arguments += ["--set", TOOLS[key].format(weight)]
+        arguments += [part.format(weight) for part in TOOLS[key]]
     return arguments
+
+
+def text_encoder(name: str) -> str:
+    """The text encoder --models NAME trains with."""
+    arguments = variant(name)
+    return arguments[arguments.index("--text-encoder") + 1] if "--text-encoder" in arguments else DEFAULT_ENCODER
 
 
 def checked_variant(name: str) -> str:
@@ -121,13 +129,13 @@ def diversity(images: np.ndarray) -> float:
     return float(distances[np.triu_indices(len(flat), 1)].mean())
 
 
-def nearest_class_names() -> list[str]:
+def nearest_class_names(encoder_name: str) -> list[str]:
     """For each paraphrase, the class name nearest to it in the text encoder's space (cosine). A generator
     sees only the embedding, and it was trained on the class names alone: where the nearest one is another
     class's, drawing the right class would be luck, so this is the paraphrase score's ceiling in practice."""
-    from img2img_plugins.text_encoders.minilm import MiniLM
+    from img2img.plugins import get_plugins
 
-    encoder = MiniLM()
+    encoder = get_plugins().text_encoders.get(encoder_name)
     similarity = encoder([PARAPHRASES[name] for name in CLASSES]) @ encoder(list(CLASSES)).T
     return [CLASSES[k] for k in similarity.argmax(1)]
 
@@ -200,20 +208,22 @@ def main() -> None:
                 results[title] = accuracies
                 grids[title] = rows
     lines += ["| requested class | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
-    nearest = nearest_class_names() if any("paraphrased" in t for t in results) else []
+    encoders = sorted({text_encoder(m) for m in args.models if variant(m)[0] != "cgan"})
+    nearest = {encoder: nearest_class_names(encoder) for encoder in encoders}
     for k, name in enumerate(CLASSES):
-        closest = f"; nearest class name: {nearest[k]}" if nearest else ""
+        closest = ("; nearest class name: " + ", ".join(
+            names[k] + (f" ({encoder})" if len(nearest) > 1 else "") for encoder, names in nearest.items())
+            if nearest else "")
         lines.append(f"| {name} (paraphrase: \"{PARAPHRASES[name]}\"{closest}) | "
                      + " | ".join(f"{results[t][k]:.0%}" for t in results) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(results[t]):.1%}**" for t in results) + " |")
     lines.append("| within-request diversity / real images' (mean over classes) | "
                  + " | ".join(f"{np.mean(spread[t]):.2f}x" for t in results) + " |")
-    if nearest:
-        right = sum(n == c for n, c in zip(nearest, CLASSES, strict=True))
-        lines += ["", f"Paraphrases whose nearest class name in the text encoder's space (all-MiniLM-L6-v2, "
-                  f"cosine) is their own class's: {right} of {len(CLASSES)}. The generator was trained on the "
-                  "class names alone and sees only the embedding, so that share bounds the paraphrase score "
-                  "in practice."]
+    for encoder, names in nearest.items():
+        right = sum(n == c for n, c in zip(names, CLASSES, strict=True))
+        lines += ["", f"Paraphrases whose nearest class name in the text encoder's space ({encoder}, cosine) is "
+                  f"their own class's: {right} of {len(CLASSES)}. The generator was trained on the class names "
+                  "alone and sees only the embedding, so that share bounds the paraphrase score in practice."]
     lines += ["", "Training time on this machine: " + ", ".join(f"{m} {t / 60:.1f} min" for m, t in times.items()),
               "", f"CPU: {cpu_description()}",
               "", f"Command: `python -m bench.quality.conditional_quality --steps {args.steps} "
