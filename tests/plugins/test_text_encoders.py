@@ -24,16 +24,24 @@ def test_minilm_matches_the_published_similarities(minilm):
     np.testing.assert_allclose([sim[0, 1], sim[0, 2], sim[1, 2]], [0.6660, 0.1046, 0.1411], atol=2e-3)
 
 
+PAIRS = [("a small dog is running in the park", "a puppy runs across the grass"),
+         ("a red apple on a table", "an apple, red, lying on a desk"),
+         ("a man is playing the guitar", "someone plays a guitar"),
+         ("the baby chick is yellow", "a yellow chick, just hatched")]
+
+
+def assert_ranks_paraphrases(encoder) -> np.ndarray:
+    """Each sentence's own paraphrase is its nearest among all the others, by a margin; returns the
+    embeddings of the sentences and their paraphrases, interleaved."""
+    e = encoder([text for pair in PAIRS for text in pair])
+    sim = e[0::2] @ e[1::2].T
+    for i in range(len(PAIRS)):
+        assert sim[i, i] > max(sim[i, j] for j in range(len(PAIRS)) if j != i) + 0.1, sim
+    return e
+
+
 def test_minilm_ranks_paraphrases_above_unrelated_sentences(minilm):
-    pairs = [("a small dog is running in the park", "a puppy runs across the grass"),
-             ("a red apple on a table", "an apple, red, lying on a desk"),
-             ("a man is playing the guitar", "someone plays a guitar"),
-             ("the baby chick is yellow", "a yellow chick, just hatched")]
-    e = minilm([text for pair in pairs for text in pair])
-    anchors, paraphrases = e[0::2], e[1::2]
-    sim = anchors @ paraphrases.T
-    for i in range(len(pairs)):  # each sentence's own paraphrase is its nearest among all the others
-        assert sim[i, i] > max(sim[i, j] for j in range(len(pairs)) if j != i) + 0.1, sim
+    assert_ranks_paraphrases(minilm)
 
 
 def test_minilm_handles_empty_and_long_input(minilm):
@@ -51,16 +59,9 @@ def universal():
 
 
 def test_universal_encoder_gives_unit_vectors_and_ranks_paraphrases(universal):
-    pairs = [("a small dog is running in the park", "a puppy runs across the grass"),
-             ("a red apple on a table", "an apple, red, lying on a desk"),
-             ("a man is playing the guitar", "someone plays a guitar"),
-             ("the baby chick is yellow", "a yellow chick, just hatched")]
-    e = universal([text for pair in pairs for text in pair])
+    e = assert_ranks_paraphrases(universal)
     assert e.shape == (8, 512) and e.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
-    sim = e[0::2] @ e[1::2].T
-    for i in range(len(pairs)):
-        assert sim[i, i] > max(sim[i, j] for j in range(len(pairs)) if j != i) + 0.1, sim
     assert universal([]).shape == (0, 512)
 
 
