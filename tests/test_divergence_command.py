@@ -161,3 +161,12 @@ def test_the_published_mode_benchmark_runs_every_row_and_resumes(monkeypatch, tm
     table = (tmp_path / "grid25-20-steps.md").read_text()
     for row in bench.ROWS:
         assert f"| {row.name} (batch {row.batch}) | 1 |" in table
+    # Each raw file names its machine; a table of rows run on different machines names each row's.
+    here = bench.cpu_description()
+    assert f"Machine: {here}." in table and all(json.loads(p.read_text())["cpu"] == here for p in raw)
+    moved = json.loads(raw[0].read_text())
+    raw[0].write_text(json.dumps({**moved, "cpu": "another CPU"}))
+    bench.main()
+    table = (tmp_path / "grid25-20-steps.md").read_text()
+    assert "Machine:" not in table and f"| {moved['row']} (batch {moved['batch']}) | 1 |" in table
+    assert table.count(f"| {here} |") == len(bench.ROWS) - 1 and table.count("| another CPU |") == 1

@@ -150,7 +150,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 scores, seconds = run_one(plugins, spec, row, seed, args.steps, Path(tmp) / "run")
             record = {"row": row.name, "seed": seed, "steps": args.steps, "batch": row.batch, "data": f"toy:{spec}",
-                      "scores": scores, "seconds": seconds}
+                      "scores": scores, "seconds": seconds, "cpu": cpu_description()}
             path.write_text(json.dumps(record, indent=1))
             print(f"{row.name} seed {seed}: {scores} in {seconds:.0f} s", flush=True)
     write_table(args, raw, spec)
@@ -159,11 +159,18 @@ def main() -> None:
 def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     records = [json.loads(p.read_text()) for p in sorted(raw.glob("*.json"))]
     total = 8 if args.data == "ring8" else 25
+    # Rows are run in pieces, possibly on different machines: each raw file names its CPU (files written
+    # before it did say "not recorded"), and the table names one machine only when every row ran on it.
+    machines = sorted({r.get("cpu", "not recorded") for r in records})
+    per_row = len(machines) > 1
+    where = (f"Machine: {machines[0]}." if not per_row else
+             "The rows ran on different machines (last column); compare s/run only within one machine.")
     lines = [f"# Mode collapse at the published settings: toy:{spec}", "",
              f"toy-mlp, {args.steps} steps, float32, {SAMPLES} samples per run; mean ± standard error over seeds; "
-             f"PacGAN's definitions (reference.md). Machine: {cpu_description()}.", "",
-             f"| ours | seeds | modes (of {total}) | % high quality | reverse KL | s/run |",
-             "|---|---|---|---|---|---|"]
+             f"PacGAN's definitions (reference.md). {where}", "",
+             f"| ours | seeds | modes (of {total}) | % high quality | reverse KL | s/run |"
+             + (" machine |" if per_row else ""),
+             "|---|---|---|---|---|---|" + ("---|" if per_row else "")]
     for row in ROWS:
         mine = [r for r in records if r["row"] == row.name]
         if not mine:
@@ -172,7 +179,8 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
                                                                                      "reverse_kl"))
         lines.append(f"| {row.name} (batch {row.batch}) | {len(mine)} | {mean_se(modes, 1)} | "
                      f"{mean_se(quality, 1)} | {mean_se(kl, 2)} | "
-                     f"{statistics.mean(r['seconds'] for r in mine):.0f} |")
+                     f"{statistics.mean(r['seconds'] for r in mine):.0f} |"
+                     + (f" {'; '.join(sorted({r.get('cpu', 'not recorded') for r in mine}))} |" if per_row else ""))
     lines += ["", "VEEGAN (Srivastava et al. 2017, Table 1; mean of 5 runs) and PacGAN (Lin et al. 2018, Table 1; "
               "mean ± s.e. of 10 trials), as quoted in reference.md. Their networks and budgets differ from ours: "
               "PacGAN trains G 4x400 ReLU+BN with 2-d z against a 3-layer maxout D, Adam 1e-4, batch 100, 400 "
