@@ -41,7 +41,6 @@ PARAPHRASES = {
 BASES = ("cgan", "gan-cls")
 TOOLS = {"ca": ["--set", "conditioning_augmentation=true"], "proj": ["--set", "conditioning=projection"],
          "ms": ["--set", "mode_seeking={}"], "use": ["--text-encoder", "use-multilingual-v3"]}
-DEFAULT_ENCODER = "all-minilm-l6-v2"  # gan-cls's own
 EXAMPLES = ["cgan", "gan-cls", "gan-cls+ca", "gan-cls+ms", "gan-cls+proj", "gan-cls+proj+ms0.3",
             "gan-cls+proj+ca+ms", "gan-cls+proj+ms0.5+use"]
 
@@ -67,9 +66,13 @@ def variant(name: str) -> list[str]:
 
 
 def text_encoder(name: str) -> str:
-    """The text encoder --models NAME trains with."""
+    """The text encoder --models NAME trains with: the one a tool names, else the model's own default."""
     arguments = variant(name)
-    return arguments[arguments.index("--text-encoder") + 1] if "--text-encoder" in arguments else DEFAULT_ENCODER
+    if "--text-encoder" in arguments:
+        return arguments[arguments.index("--text-encoder") + 1]
+    from img2img.plugins import get_plugins
+
+    return get_plugins().models.get(arguments[0]).default_text_encoder
 
 
 def checked_variant(name: str) -> str:
