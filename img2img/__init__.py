@@ -29,6 +29,8 @@ _PUBLIC = {
     "gan_normal": "img2img.layers",
     "spectral_norm": "img2img.layers",
     "spectral_norm_option": "img2img.layers",
+    "Conv2D": "img2img.convolutions",
+    "Conv2DTranspose": "img2img.convolutions",
     "crop_flip_options": "img2img.augment",
     "crop_flip": "img2img.augment",
     "replacing": "img2img.atomic",

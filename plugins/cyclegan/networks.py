@@ -13,7 +13,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from img2img import gan_normal
+from img2img import Conv2D, Conv2DTranspose, gan_normal
 from img2img import spectral_norm as spectral_normalised
 
 SIZE_MULTIPLE = 4  # the generator halves twice, then doubles twice
@@ -89,7 +89,7 @@ def instance_norm() -> layers.Layer:
 
 
 def _conv(filters: int, kernel: int, strides: int = 1, padding: str = "valid") -> layers.Layer:
-    return layers.Conv2D(filters, kernel, strides=strides, padding=padding, kernel_initializer=gan_normal())
+    return Conv2D(filters, kernel, strides=strides, padding=padding, kernel_initializer=gan_normal())
 
 
 def _residual_block(x: Any, filters: int) -> Any:
@@ -108,7 +108,7 @@ def _upsample(x: Any, filters: int, method: str) -> Any:
     upsampling then a 3x3 conv (Odena et al. 2016), which cannot leave the checkerboard pattern transposed
     convs print on flat areas - the pattern that SSIM punishes on backgrounds."""
     if method == "transpose":
-        return layers.Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=gan_normal())(x)
+        return Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=gan_normal())(x)
     x = layers.UpSampling2D(2, interpolation="nearest")(x)
     return _conv(filters, 3)(ReflectionPadding2D(1)(x))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from img2img import GAN, Img2ImgError, Option, gan_normal, spectral_norm, spectral_norm_option
+from img2img import GAN, Conv2D, Conv2DTranspose, Img2ImgError, Option, gan_normal, spectral_norm, spectral_norm_option
 
 MIN_SIZE, MAX_SIZE = 16, 128
 # PyTorch's default running-average rate (0.1), as in the reference DCGAN code; Keras' 0.99 leaves the
@@ -71,13 +71,13 @@ class DCGAN(GAN):
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
         for i in range(doublings - 1):
-            x = layers.Conv2DTranspose(
+            x = Conv2DTranspose(
                 filters * 2 ** (doublings - 2 - i), 4, strides=2, padding="same", use_bias=False,
                 kernel_initializer=gan_normal(),
             )(x)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
-        x = layers.Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=gan_normal())(x)
+        x = Conv2DTranspose(self.channels, 4, strides=2, padding="same", kernel_initializer=gan_normal())(x)
         return layers.Activation("tanh", dtype="float32", name="image")(x)
 
     def _d_layer(self, layer: layers.Layer) -> layers.Layer:
@@ -112,11 +112,11 @@ class DCGAN(GAN):
     def discriminator_map(self, image: keras.KerasTensor) -> keras.KerasTensor:
         """The critic's convolutions down to the s0 x s0 feature map (text models tile a caption onto it)."""
         _, doublings, filters = self._plan()
-        x = self._d_layer(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=gan_normal()))(image)
+        x = self._d_layer(Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=gan_normal()))(image)
         x = layers.LeakyReLU(0.2)(x)
         for i in range(1, doublings):
             norm = self._d_norm()
-            x = self._d_layer(layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=norm is None,
+            x = self._d_layer(Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=norm is None,
                                             kernel_initializer=gan_normal()))(x)
             x = norm(x) if norm is not None else x
             x = layers.LeakyReLU(0.2)(x)

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from img2img import Option, all_replicas_rows, gan_normal, replica_count, this_replica_rows
+from img2img import Conv2D, Option, all_replicas_rows, gan_normal, replica_count, this_replica_rows
 from img2img.gan import GRID_SIZE
 from img2img_plugins.dcgan.model import DCGAN
 from img2img_plugins.stackgan.layers import ConditioningAugmentation  # registered: runs' generators may hold it
@@ -94,7 +94,7 @@ class GANCLS(DCGAN):
         tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(self._compress(text, "text_code")))
         x = layers.Concatenate()([features, tiled])
         # No bias: TensorFlow's remapper fails to fuse Conv + BiasAdd + LeakyReLU here and logs an error.
-        x = self._d_layer(layers.Conv2D(width, 1, use_bias=False, kernel_initializer=gan_normal(), name="joint"))(x)
+        x = self._d_layer(Conv2D(width, 1, use_bias=False, kernel_initializer=gan_normal(), name="joint"))(x)
         x = layers.LeakyReLU(0.2)(x)
         return keras.Model([image, text], self.logit_from(layers.Flatten()(x)), name="discriminator")
 

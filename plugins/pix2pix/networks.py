@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from img2img import gan_normal, spectral_norm
+from img2img import Conv2D, Conv2DTranspose, gan_normal, spectral_norm
 
 MAX_DEPTH = 8  # unet_256; larger images keep depth 8 (the reference trains 512 px crops with unet_256)
 # PyTorch's running-average rate (0.1): with Keras' 0.99 the inference statistics lag for hundreds of steps.
@@ -38,7 +38,7 @@ def _batch_norm() -> layers.Layer:
 
 
 def _down(filters: int, use_bias: bool) -> layers.Layer:
-    return layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())
+    return Conv2D(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())
 
 
 UPSAMPLING = ("transpose", "resize")
@@ -56,7 +56,7 @@ def luminance(x: Any) -> Any:
 def luminance_layer() -> layers.Layer:
     """``luminance`` as a fixed 1x1 convolution, a stock layer, so a saved generator reloads without custom
     code and does its own greying: a colour photo and its grey version translate alike."""
-    layer = layers.Conv2D(3, 1, use_bias=False, trainable=False, name="luminance")
+    layer = Conv2D(3, 1, use_bias=False, trainable=False, name="luminance")
     layer.build((None, None, None, 3))
     layer.set_weights([np.tile(np.asarray(REC601, np.float32)[None, None, :, None], (1, 1, 1, 3))])
     return layer
@@ -66,10 +66,10 @@ def _up(x: Any, filters: int, use_bias: bool, method: str) -> Any:
     """Double the side: the reference's 4x4 stride-2 transposed conv, or nearest resize then a 3x3 conv
     (Odena et al. 2016), which cannot print the checkerboard transposed convs leave on flat areas."""
     if method == "transpose":
-        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=use_bias,
+        return Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=use_bias,
                                       kernel_initializer=gan_normal())(x)
     x = layers.UpSampling2D(2, interpolation="nearest")(x)
-    return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())(x)
+    return Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=gan_normal())(x)
 
 
 def unet_generator(channels: int, filters: int, depth: int, dropout: float, name: str = "generator",
@@ -109,7 +109,7 @@ def patchgan(channels: int, filters: int, layers_count: int, spectral: bool = Fa
     reference; ``spectral`` wraps the convs in spectral normalisation and drops the batch norm."""
 
     def conv(width: int, stride: int, use_bias: bool) -> Any:
-        layer = layers.Conv2D(width, 4, strides=stride, padding="valid", use_bias=use_bias,
+        layer = Conv2D(width, 4, strides=stride, padding="valid", use_bias=use_bias,
                               kernel_initializer=gan_normal())
         return spectral_norm(layer, spectral)
 

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from img2img import Img2ImgError, Option, gan_normal
+from img2img import Conv2D, Img2ImgError, Option, gan_normal
 from img2img_plugins.dcgan.model import BN_MOMENTUM, start_and_doublings
 from img2img_plugins.gancls.model import GANCLS
 from img2img_plugins.stackgan.layers import ConditioningAugmentation
@@ -96,10 +96,10 @@ class StackGAN(GANCLS):
         stage1 = self._load_stage1()
         filters = int(self.settings["filters"])
         low = stage1([z, text])
-        x = layers.Conv2D(filters, 3, padding="same", kernel_initializer=gan_normal())(low)
+        x = Conv2D(filters, 3, padding="same", kernel_initializer=gan_normal())(low)
         x = layers.ReLU()(x)
         for i in (1, 2):  # down to a quarter of the stage-I side
-            x = layers.Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=False,
+            x = Conv2D(filters * 2**i, 4, strides=2, padding="same", use_bias=False,
                               kernel_initializer=gan_normal())(x)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
@@ -108,23 +108,23 @@ class StackGAN(GANCLS):
                                         name="conditioning_augmentation_2")(text)
         tiled = layers.UpSampling2D(size=(side, side))(layers.Reshape((1, 1, -1))(code))
         x = layers.Concatenate()([x, tiled])
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(x)
+        x = Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
         for _ in range(int(self.settings["residual_blocks"])):
-            y = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(x)
+            y = Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(x)
             y = layers.BatchNormalization(momentum=BN_MOMENTUM)(y)
             y = layers.ReLU()(y)
-            y = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(y)
+            y = Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=gan_normal())(y)
             y = layers.BatchNormalization(momentum=BN_MOMENTUM)(y)
             x = layers.ReLU()(layers.Add()([x, y]))
         doublings = int(math.log2(self.image_size // side))
         for i in range(doublings):
             x = layers.UpSampling2D(2)(x)
-            x = layers.Conv2D(max(filters, width // 2 ** (i + 1)), 3, padding="same", use_bias=False,
+            x = Conv2D(max(filters, width // 2 ** (i + 1)), 3, padding="same", use_bias=False,
                               kernel_initializer=gan_normal())(x)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = layers.ReLU()(x)
-        x = layers.Conv2D(self.channels, 3, padding="same", kernel_initializer=gan_normal())(x)
+        x = Conv2D(self.channels, 3, padding="same", kernel_initializer=gan_normal())(x)
         image = layers.Activation("tanh", dtype="float32", name="image")(x)
         return keras.Model([z, text], image, name="generator")

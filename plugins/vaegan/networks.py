@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from img2img import spectral_norm
+from img2img import Conv2D, Conv2DTranspose, spectral_norm
 
 KERNEL = 5
 BN_MOMENTUM = 0.9  # PyTorch's 0.1 running-average rate, as the DCGAN plugin uses
@@ -37,7 +37,7 @@ def encoder(image_size: int, channels: int, filters: int, latent_dim: int) -> ke
     image = keras.Input((image_size, image_size, channels), name="image")
     x = image
     for i in range(downsamplings(image_size)):
-        x = _norm_relu(layers.Conv2D(2 * filters << i, KERNEL, strides=2, padding="same", use_bias=False)(x))
+        x = _norm_relu(Conv2D(2 * filters << i, KERNEL, strides=2, padding="same", use_bias=False)(x))
     x = _norm_relu(layers.Dense(64 * filters, use_bias=False)(layers.Flatten()(x)))
     mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(x)
     log_variance = layers.Dense(latent_dim, dtype="float32", kernel_initializer="zeros", name="z_log_variance")(x)
@@ -54,21 +54,21 @@ def decoder(image_size: int, channels: int, filters: int, latent_dim: int) -> ke
     x = layers.Reshape((start, start, top))(x)
     widths = [top >> i for i in range(steps - 1)] + [filters]
     for width in widths:
-        x = _norm_relu(layers.Conv2DTranspose(width, KERNEL, strides=2, padding="same", use_bias=False)(x))
-    x = layers.Conv2D(channels, KERNEL, padding="same")(x)
+        x = _norm_relu(Conv2DTranspose(width, KERNEL, strides=2, padding="same", use_bias=False)(x))
+    x = Conv2D(channels, KERNEL, padding="same")(x)
     return keras.Model(z, layers.Activation("tanh", dtype="float32", name="image")(x), name="generator")
 
 
 def critic(image_size: int, channels: int, filters: int, use_spectral_norm: bool = False) -> keras.Model:
     """Image -> logit. Its layer named ``FEATURES`` is what ``critic_with_features`` also returns."""
     image = keras.Input((image_size, image_size, channels), name="image")
-    x = spectral_norm(layers.Conv2D(filters, KERNEL, padding="same"), use_spectral_norm)(image)
+    x = spectral_norm(Conv2D(filters, KERNEL, padding="same"), use_spectral_norm)(image)
     x = layers.ReLU()(x)
     steps = downsamplings(image_size)
     widths = [4 * filters] + [8 * filters] * (steps - 1)
     for i, width in enumerate(widths):
         last = i == steps - 1
-        conv = layers.Conv2D(width, KERNEL, strides=2, padding="same", use_bias=use_spectral_norm)
+        conv = Conv2D(width, KERNEL, strides=2, padding="same", use_bias=use_spectral_norm)
         x = spectral_norm(conv, use_spectral_norm)(x)
         if last:  # a named identity, so the features have one name with or without spectral norm's wrapper
             x = layers.Activation("linear", dtype="float32", name=f"{FEATURES}_out")(x)
