@@ -4,7 +4,7 @@ Keras reshapes a convolution's bias to (1, 1, 1, C) and adds it; its TensorFlow 
 bias back to (C,) to use ``BiasAdd``. With their gradients that is about seven graph ops per convolution call
 that compute nothing, and TensorFlow traces every op in Python before the first training step: a CycleGAN
 step calls convolutions about 130 times on each replica. Traced op counts and seconds are in
-docs/cyclegan.md ("Start-up"), from ``bench/speed/startup_cli.py``.
+docs/cyclegan.md (CycleGAN speed) and bench/results/startup_cli.md.
 
 The classes keep Keras' names, so layers are named ``conv2d_N`` as before and checkpoints, which find
 weights by those names, are interchangeable with Keras' own layers; so are the weights and the results.
