@@ -141,6 +141,11 @@ def describe(strategy: Any) -> str:
     if is_multi_worker(strategy):
         return f"MultiWorkerMirroredStrategy over {replicas} replicas, this process {worker_role().describe()}"
     if replicas == 1:
+        import tensorflow as tf
+
+        if isinstance(strategy, tf.distribute.MirroredStrategy):  # asked for, but nothing to mirror over
+            return (f"one device (--strategy mirrored: no GPUs to mirror over; {CPU_DEVICES_VARIABLE}=2 splits "
+                    "the CPU in two to try it)")
         return "one device"
     devices = getattr(strategy.extended, "worker_devices", ())
     return f"{type(strategy).__name__} over {replicas} replicas ({', '.join(devices)})"

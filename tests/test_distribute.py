@@ -100,6 +100,16 @@ print(sizes, shapes)
 """
 
 
+def test_mirrored_without_gpus_says_it_runs_on_one_device_and_how_to_split_the_cpu():
+    import tensorflow as tf
+
+    from img2img.distribute import describe
+
+    said = describe(tf.distribute.MirroredStrategy(["/cpu:0"]))
+    assert said.startswith("one device") and "no GPUs" in said and "IMG2IMG_CPU_DEVICES=2" in said
+    assert describe(tf.distribute.get_strategy()) == "one device"
+
+
 def test_gathered_rows_keep_their_static_shape():
     """The all-gather behind CycleGAN's pools returns a tensor of unknown shape; given to a critic as is,
     Keras compiles its first convolution with XLA (it cannot see the input's channels), which cost the first
