@@ -117,6 +117,36 @@ def test_resume_continues_step_count_and_matches_an_unbroken_run(cli_run, plugin
         np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
 
 
+def test_steps_per_call_is_the_largest_count_dividing_the_epoch_and_the_steps_left():
+    from img2img.training.trainer import steps_per_call
+
+    plan = {"steps_per_epoch": 390, "steps": 3000}
+    assert steps_per_call({"steps_per_execution": 1000}, plan, 0, False) == 10
+    assert steps_per_call({"steps_per_execution": 1000}, {"steps_per_epoch": 6000, "steps": 60000}, 0, False) == 1000
+    assert steps_per_call({"steps_per_execution": 4}, {"steps_per_epoch": 8, "steps": 16}, 2, False) == 2  # 14 left
+    assert steps_per_call({"steps_per_execution": 4}, plan, 0, True) == 1  # our multi-worker loop: one per call
+    assert steps_per_call({}, plan, 0, False) == 1  # runs made before the option
+
+
+def test_several_steps_per_call_train_what_one_per_call_trains_and_resume_with_another_count(
+        cli_run, plugins, digits, tmp_path):
+    one, many = tmp_path / "one", tmp_path / "many"
+    _train(cli_run, digits, one, "--steps", "6", "--steps-per-epoch", "3")
+    first = _train(cli_run, digits, many, "--steps", "3", "--steps-per-epoch", "3", "--set", "steps_per_execution=3")
+    assert "first 3 steps (one call) done" in first.output and "step(s) per call" not in first.output
+    second = cli_run("train", "dcgan", "--out", many, "--resume", "--steps", "6", "--set", "steps_per_execution=2")
+    assert ("--set steps_per_execution=2: 1 step(s) per call into TensorFlow, the largest count that divides "
+            "both the epoch (3) and the steps left (3)") in second.output
+    assert [int(row["epoch"]) for row in _metrics(many)] == [0, 1]
+
+    from img2img.training.assembly import load_run_model
+
+    a, b = (load_run_model(RunDirectory.open(run), plugins) for run in (one, many))
+    assert int(b.g_optimizer.iterations.numpy()) == 6
+    for va, vb in zip(a.variables, b.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-5, err_msg=va.path)
+
+
 def test_resume_refuses_to_change_the_configuration(cli_run, plugins, digits, tmp_path):
     out = tmp_path / "run"
     _train(cli_run, digits, out, "--steps", "2")

@@ -37,18 +37,20 @@ class FirstStepTimer(keras.callbacks.Callback):
     """Say once how long start-up took (imports, data scan, tracing, the first step itself), counted from
     ``since`` (a ``time.monotonic()`` reading, named ``since_name``); ``quiet`` (verbose=0) says nothing."""
 
-    def __init__(self, since: float, since_name: str = "start", quiet: bool = False) -> None:
+    def __init__(self, since: float, since_name: str = "start", quiet: bool = False, steps: int = 1) -> None:
         super().__init__()
         self.since = since
         self.since_name = since_name
         self.quiet = quiet
+        self.steps = steps  # per call into TensorFlow: the first batch end comes after that many
         self.done = False
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if not self.done:
             self.done = True
             if not self.quiet:
-                report(f"first step done {time.monotonic() - self.since:.1f} s after {self.since_name}")
+                what = "first step" if self.steps == 1 else f"first {self.steps} steps (one call)"
+                report(f"{what} done {time.monotonic() - self.since:.1f} s after {self.since_name}")
             resume_collection()  # start-up is over (see img2img.startup)
 
 

@@ -242,8 +242,17 @@ class Trainer:
         verbose = self.request.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
+        multi_worker = is_multi_worker(tf.distribute.get_strategy())
+        per_call = steps_per_call(config["settings"], plan, model.step, multi_worker)
+        asked = config["settings"].get("steps_per_execution", 1)
+        if per_call != asked:
+            why = ("one per call under --strategy multi-worker" if multi_worker else
+                   f"the largest count that divides both the epoch ({plan['steps_per_epoch']}) and the steps "
+                   f"left ({plan['steps'] - model.step})")
+            self.echo(f"--set steps_per_execution={asked}: {per_call} step(s) per call into TensorFlow, {why}")
+        model.steps_per_execution = per_call  # read when fit builds its train function
         callbacks = [
-            FirstStepTimer(*self.start_up_clock, quiet=verbose == 0),
+            FirstStepTimer(*self.start_up_clock, quiet=verbose == 0, steps=per_call),
             guard,
             StopAtStep(plan["steps"]),
             checkpoint,
@@ -295,6 +304,16 @@ class Trainer:
             checkpoint.save(initial_epoch)
         epoch = checkpoint.saved["epoch"] if checkpoint.saved else initial_epoch
         return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.history.items()})
+
+
+def steps_per_call(settings: dict[str, Any], plan: dict[str, int], step: int, multi_worker: bool) -> int:
+    """Keras runs ``steps_per_execution`` steps per call whatever the epoch's length, so the count must divide
+    the epoch and the steps left for a run to end, checkpoint and resume at exactly the steps it would with
+    one step per call. Our multi-worker loop (img2img.training.loop) runs one step per call."""
+    asked = int(settings.get("steps_per_execution", 1))
+    if multi_worker:
+        return 1
+    return math.gcd(asked, plan["steps_per_epoch"], max(plan["steps"] - step, 0)) or 1
 
 
 def _names(class_names: list[str] | None) -> str:
