@@ -46,7 +46,8 @@ class Option:
             else:
                 value = text
         except ValueError as exc:
-            raise Img2ImgError(f"{where}: {exc} (a {kind.__name__}, default {self.default!r})") from None
+            wanted = {int: "not a whole number", float: "not a number"}.get(kind, str(exc))
+            raise Img2ImgError(f"{where}: {wanted} (default {self.default!r}: {self.help})") from None
         if self.choices is not None and value not in self.choices:
             raise Img2ImgError(f"{where}: choose one of {', '.join(self.choices)}")
         self.check(key, value, where)
