@@ -32,6 +32,31 @@ def trained(tmp_path_factory, digits):
     return out, shared_run(out, "dcgan", "--data", digits, *FAST, "--steps", "20")
 
 
+def _tensorboard_steps(logs):
+    """Tag -> steps of every scalar TensorBoard event under ``logs``."""
+    import tensorflow as tf
+
+    steps: dict[str, list[int]] = {}
+    for path in sorted(logs.rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+    return steps
+
+
+def test_the_tensorboard_callback_skips_keras_per_batch_summaries_only_when_it_writes_per_epoch(tmp_path,
+                                                                                                monkeypatch):
+    from img2img.training.callbacks import EpochTensorBoard
+
+    for update_freq, expected in (("epoch", 0), (1, 2)):
+        callback = EpochTensorBoard(log_dir=str(tmp_path / str(update_freq)), update_freq=update_freq)
+        callback._should_write_train_graph = False  # what Keras' on_train_begin sets
+        calls: list[str] = []
+        monkeypatch.setattr(callback.summary, "scalar", lambda tag, *args, sink=calls, **kwargs: sink.append(tag))
+        callback.on_train_batch_end(0, {"d_loss": 1.0, "g_loss": 2.0})
+        assert len(calls) == expected, (update_freq, calls)
+
+
 def test_run_directory_holds_everything(trained):
     out, result = trained
     assert "Training on CPU" in result.output or "Training on GPU" in result.output
@@ -52,7 +77,7 @@ def test_run_directory_holds_everything(trained):
     with Image.open(grids[-1]) as grid:
         assert grid.size == (8 * 17 - 1, 8 * 17 - 1)  # 64 samples of 16 px with 1 px gaps
     assert (out / "generator.keras").is_file()
-    assert any((out / "logs").rglob("events.out.tfevents.*"))
+    assert _tensorboard_steps(out / "logs")["epoch_g_loss"] == [0, 1, 2]  # one point per epoch, none per batch
     rows = _metrics(out)
     assert len(rows) == 3
     assert not [k for k in rows[0] if k.startswith("val_")]  # no empty validation columns

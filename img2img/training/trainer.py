@@ -215,11 +215,11 @@ class Trainer:
     def fit(self, model: Any, data: ImageData, run: RunDirectory, config: dict[str, Any],
             latest: dict[str, Any] | None) -> TrainResult:
         """Train as the config's training section plans it: seed, batch_size, steps and steps_per_epoch."""
-        import keras
         import tensorflow as tf
 
         from img2img.distribute import is_multi_worker
         from img2img.training.callbacks import (
+            EpochTensorBoard,
             FirstStepTimer,
             MetricsCSV,
             NaNGuard,
@@ -258,7 +258,7 @@ class Trainer:
             checkpoint,
             MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest in _run
             RunPage(run, config),  # after the metrics row it plots
-            keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False),
+            EpochTensorBoard(log_dir=str(run.logs), write_graph=False),
         ]
         where = str(run.path) if self.chief_run is None else (
             f"{self.chief_run}, written by the chief (this worker writes to {run.path}, deleted at the end)")
