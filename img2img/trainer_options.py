@@ -36,10 +36,9 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "sync_batch_norm": Option(True, "with several replicas (--strategy), batch norm uses statistics over all of "
                               "them, so N replicas train as one device on the global batch", resumable=True),
     "steps_per_execution": Option(1, "training steps per call into TensorFlow (Keras' steps_per_execution): "
-                                  "more steps per call save Python's per-step overhead, which is most of a small "
-                                  "model's step (toy-mlp); the NaN check, progress and first-step report then see "
-                                  "every Nth step. Lowered to the largest count dividing the epoch and the steps "
-                                  "left; one step per call under --strategy multi-worker", minimum=1,
+                                  "saves Python's per-step overhead, which pays for small models (toy-mlp); "
+                                  "progress and the NaN check then see every Nth step. Lowered to divide the "
+                                  "epoch and the steps left; 1 under --strategy multi-worker", minimum=1,
                                   resumable=True),
     "keep_checkpoints": Option(3, "newest checkpoints kept in the run directory; 0 keeps every epoch's",
                                minimum=0, resumable=True),
