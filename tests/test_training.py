@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import FAST, shared_run
+from conftest import CYCLE_FAST, FAST, shared_run
 from PIL import Image
 
 from img2img import hookimpl
@@ -342,3 +342,25 @@ def test_float16_loss_scaling_trains_resumes_and_reloads(cli_run, plugins, digit
     assert model.step == 3
     rows = _metrics(out)
     assert all(math.isfinite(float(r["d_loss"])) and math.isfinite(float(r["g_loss"])) for r in rows)
+
+
+@pytest.mark.slow
+def test_updates_that_float16_loss_scaling_skips_are_made_up_to_the_steps_asked(cli_run, plugins, emoji, tmp_path,
+                                                                             monkeypatch):
+    """--precision auto on a GPU with tensor cores is mixed_float16, whose loss scaling drops the first steps
+    while its scale settles (a CycleGAN's summed losses overflow float16 at the starting scale). --steps counts
+    generator updates, so the run trains on to them; on a CPU the policy is forced to take that path."""
+    import img2img.devices
+
+    monkeypatch.setattr(img2img.devices, "choose_policy", lambda precision: "mixed_float16")
+    out = tmp_path / "run"
+    result = cli_run("train", "cyclegan", "--data", emoji[0], "--data-b", emoji[1], *CYCLE_FAST, "--steps", "3",
+                     "--steps-per-epoch", "3", "--out", out)
+    assert "precision mixed_float16" in result.output
+    assert "generator update(s) were skipped (float16 loss scaling" in result.output
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 3
+    rows = _metrics(out)
+    assert [int(row["epoch"]) for row in rows] == list(range(len(rows))) and len(rows) >= 2  # appended, one header
+    resumed = cli_run("train", "cyclegan", "--out", out, "--resume", "--steps", "5")
+    assert "at step 3" in resumed.output
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 5

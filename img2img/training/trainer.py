@@ -251,15 +251,22 @@ class Trainer:
                    f"left ({plan['steps'] - model.step})")
             self.echo(f"--set steps_per_execution={asked}: {per_call} step(s) per call into TensorFlow, {why}")
         model.steps_per_execution = per_call  # read when fit builds its train function
-        callbacks = [
-            FirstStepTimer(*self.start_up_clock, quiet=verbose == 0, steps=per_call),
-            guard,
-            StopAtStep(plan["steps"]),
-            checkpoint,
-            MetricsCSV(str(run.metrics_csv), append=latest is not None),  # reconciled with latest in _run
-            RunPage(run, config),  # after the metrics row it plots
-            EpochTensorBoard(log_dir=str(run.logs), write_graph=False),
-        ]
+        timer, stop, page = FirstStepTimer(*self.start_up_clock, quiet=verbose == 0, steps=per_call), \
+            StopAtStep(plan["steps"]), RunPage(run, config)
+
+        def callbacks(append: bool) -> list[Any]:
+            # The writers of metrics and logs open their files at the start of each fit: fresh ones append.
+            return [timer, guard, stop, checkpoint,
+                    MetricsCSV(str(run.metrics_csv), append=append),  # reconciled with latest in _run
+                    page,  # after the metrics row it plots
+                    EpochTensorBoard(log_dir=str(run.logs), write_graph=False)]
+
+        def fit_epochs(first: int, last: int, append: bool) -> dict[str, list[Any]]:
+            if multi_worker:  # fit fails there (img2img.training.loop)
+                return distributed_fit(model, dataset, strategy, epochs=last, steps_per_epoch=plan["steps_per_epoch"],
+                                       initial_epoch=first, callbacks=callbacks(append), verbose=verbose).history
+            return model.fit(dataset, epochs=last, steps_per_epoch=plan["steps_per_epoch"], initial_epoch=first,
+                             callbacks=callbacks(append), verbose=verbose, shuffle=False).history
         where = str(run.path) if self.chief_run is None else (
             f"{self.chief_run}, written by the chief (this worker writes to {run.path}, deleted at the end)")
         self.echo(f"Run directory: {where}  (steps {model.step} -> {plan['steps']}, "
@@ -267,15 +274,25 @@ class Trainer:
         started = time.perf_counter()
         strategy = tf.distribute.get_strategy()
         try:
-            if is_multi_worker(strategy):  # fit fails there (img2img.training.loop)
-                history = distributed_fit(model, dataset, strategy, epochs=epochs,
-                                          steps_per_epoch=plan["steps_per_epoch"], initial_epoch=initial_epoch,
-                                          callbacks=callbacks, verbose=verbose)
-            else:
-                history = model.fit(
-                    dataset, epochs=epochs, steps_per_epoch=plan["steps_per_epoch"],
-                    initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
-                )
+            history = fit_epochs(initial_epoch, epochs, append=latest is not None)
+            top_ups = 0
+            while (model.step < plan["steps"] and not model.stop_training and guard.diverged is None
+                   and not multi_worker and top_ups < MAX_TOP_UPS):
+                # Every planned batch ran, yet fewer generator updates were applied: float16 loss scaling
+                # drops a step whose gradients overflow (while its scale settles), and a model may gate its
+                # updates. --steps counts updates, so train on.
+                if top_ups == 0:
+                    why = ("float16 loss scaling drops steps whose gradients overflow while its scale settles"
+                           if config["training"].get("policy") == "mixed_float16" else "the model gates its updates")
+                    self.echo(f"{plan['steps'] - model.step} generator update(s) were skipped ({why}); "
+                              f"training on to step {plan['steps']}")
+                top_ups += 1
+                per_call = steps_per_call(config["settings"], plan, model.step, multi_worker)
+                if per_call != model.steps_per_execution:
+                    model.steps_per_execution, model.train_function = per_call, None  # traced again
+                first, epochs = epochs, epochs + math.ceil((plan["steps"] - model.step) / plan["steps_per_epoch"])
+                more = fit_epochs(first, epochs, append=True)
+                history = {key: [*history.get(key, []), *more.get(key, [])] for key in {*history, *more}}
         except OSError as exc:  # a sample grid, the metrics file or the logs could not be written (disk full)
             raise run.write_failed(Path(exc.filename) if exc.filename else run.path, exc) from None
         except KeyboardInterrupt:
@@ -303,7 +320,10 @@ class Trainer:
         if checkpoint.saved is None or checkpoint.saved["step"] != model.step:
             checkpoint.save(initial_epoch)
         epoch = checkpoint.saved["epoch"] if checkpoint.saved else initial_epoch
-        return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.history.items()})
+        return TrainResult(run, model.step, epoch, seconds, {k: list(v) for k, v in history.items()})
+
+
+MAX_TOP_UPS = 20  # further fits when updates were skipped; loss scaling settles within a few dozen steps
 
 
 def steps_per_call(settings: dict[str, Any], plan: dict[str, int], step: int, multi_worker: bool) -> int:
