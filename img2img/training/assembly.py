@@ -23,7 +23,9 @@ def make_optimizer(settings: dict[str, Any], lr: Any, policy: str) -> Any:
     else:
         optimizer = FusedAdam(learning_rate=lr, beta_1=settings["beta_1"], beta_2=settings["beta_2"])
     if policy == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        from img2img.loss_scaling import LossScaleOptimizer
+
+        optimizer = LossScaleOptimizer(optimizer)
     return optimizer
 
 
