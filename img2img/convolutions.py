@@ -8,11 +8,15 @@ docs/cyclegan.md (CycleGAN speed) and bench/results/startup_cli.md.
 
 The classes keep Keras' names, so layers are named ``conv2d_N`` as before and checkpoints, which find
 weights by those names, are interchangeable with Keras' own layers; so are the weights and the results.
-Networks exported with Keras' classes load as before.
+Exported networks name Keras' classes (``save_portable``), so they still load with ``keras.saving.load_model``
+alone, without img2img.
 """
 
 from __future__ import annotations
 
+import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from img2img.keras_import import import_keras
@@ -54,3 +58,33 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
                                            output_padding=self.output_padding, dilation_rate=self.dilation_rate,
                                            data_format=self.data_format)
         return _biased(self, outputs)
+
+
+_OURS = {"img2img>Conv2D", "img2img>Conv2DTranspose"}
+
+
+def _as_keras_classes(config: Any) -> Any:
+    """A saved model config with img2img's convolutions named as Keras' own (nested models and wrappers too)."""
+    if isinstance(config, list):
+        return [_as_keras_classes(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    config = {key: _as_keras_classes(value) for key, value in config.items()}
+    if config.get("registered_name") in _OURS:
+        config.update(module="keras.layers", registered_name=None)
+    return config
+
+
+def save_portable(network: Any, path: Path) -> None:
+    """``network.save(path)`` (a .keras file), naming Keras' Conv2D and Conv2DTranspose for img2img's, whose
+    weights and config they share, so the file loads with Keras alone."""
+    network.save(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        portable = _as_keras_classes(config)
+        if portable == config:
+            return
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in entries:
+            archive.writestr(info, json.dumps(portable) if info.filename == "config.json" else data)

@@ -198,10 +198,12 @@ class RunDirectory:
         return self.path / f"{name}.keras"
 
     def export_network(self, name: str, network: Any) -> None:
+        from img2img.convolutions import save_portable
+
         path = self.network_path(name)
         try:
             with replacing(path) as tmp:
-                network.save(tmp)
+                save_portable(network, tmp)
         except (OSError, RuntimeError, ValueError) as exc:
             raise self.write_failed(path, exc) from None
 

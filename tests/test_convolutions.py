@@ -89,3 +89,28 @@ def test_names_configs_and_saving_match_keras(tmp_path):
     assert [type(layer) for layer in loaded.layers[1:]] == [img2img.Conv2D, img2img.Conv2DTranspose]
     images = np.random.default_rng(2).normal(size=(1, 8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
+
+
+def test_exported_networks_load_with_keras_alone(tmp_path):
+    """Runs export with save_portable: the file names Keras' own classes, so a process that never imports
+    img2img loads it and computes the same outputs."""
+    import subprocess
+    import sys
+
+    from img2img.convolutions import save_portable
+
+    inputs = keras.Input((8, 8, 3))
+    hidden = keras.layers.SpectralNormalization(img2img.Conv2D(4, 3, padding="same"))(inputs)
+    model = keras.Model(inputs, img2img.Conv2DTranspose(3, 4, strides=2, padding="same")(hidden))
+    images = np.random.default_rng(3).normal(size=(1, 8, 8, 3)).astype(np.float32)
+    expected = np.asarray(model(images))
+    save_portable(model, tmp_path / "net.keras")
+    np.save(tmp_path / "images.npy", images)
+    probe = ("import sys, keras, numpy as np\n"
+             "model = keras.saving.load_model(sys.argv[1] + '/net.keras')\n"
+             "assert not [m for m in sys.modules if m.startswith('img2img')]\n"
+             "np.save(sys.argv[1] + '/out.npy', np.asarray(model(np.load(sys.argv[1] + '/images.npy'))))\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
