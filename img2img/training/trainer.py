@@ -242,7 +242,8 @@ class Trainer:
         verbose = self.request.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
-        multi_worker = is_multi_worker(tf.distribute.get_strategy())
+        strategy = tf.distribute.get_strategy()
+        multi_worker = is_multi_worker(strategy)
         per_call = steps_per_call(config["settings"], plan, model.step, multi_worker)
         asked = config["settings"].get("steps_per_execution", 1)
         if per_call != asked:
@@ -272,7 +273,6 @@ class Trainer:
         self.echo(f"Run directory: {where}  (steps {model.step} -> {plan['steps']}, "
                   f"{plan['steps_per_epoch']} per epoch)")
         started = time.perf_counter()
-        strategy = tf.distribute.get_strategy()
         try:
             history = fit_epochs(initial_epoch, epochs, append=latest is not None)
             top_ups = 0
