@@ -361,3 +361,32 @@ def test_kid_is_the_unbiased_polynomial_mmd():
     shifted = kernel_inception_distance(rng.normal(size=(200, 4)), rng.normal(1.0, 1.0, size=(200, 4)), subsets=20,
                                         subset_size=100)
     assert shifted.mean > 10 * shifted.std / np.sqrt(20) and shifted.subset_size == 100
+
+
+def test_exported_generator_loads_with_keras_once_its_layers_are_imported(tmp_path):
+    """docs/run-directory.md: CycleGAN's generator has two layers of its own (reflection padding, instance
+    norm), which Keras finds once their module is imported; nothing else of img2img's is needed."""
+    import subprocess
+    import sys
+
+    from img2img.convolutions import save_portable
+    from img2img_plugins.cyclegan.networks import resnet_generator
+
+    generator = resnet_generator(3, 4, 1, "g")
+    images = np.random.default_rng(4).uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)
+    expected = np.asarray(generator(images))
+    save_portable(generator, tmp_path / "generator.keras")
+    np.save(tmp_path / "images.npy", images)
+    probe = ("import sys, keras, numpy as np\n"
+             "try:\n"
+             "    keras.saving.load_model(sys.argv[1] + '/generator.keras')\n"
+             "    raise SystemExit('loaded without its layers: the docs say more than needed')\n"
+             "except (TypeError, ValueError):\n"
+             "    pass\n"
+             "import img2img_plugins.cyclegan.networks\n"
+             "model = keras.saving.load_model(sys.argv[1] + '/generator.keras')\n"
+             "np.save(sys.argv[1] + '/out.npy', np.asarray(model(np.load(sys.argv[1] + '/images.npy'))))\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
