@@ -208,6 +208,7 @@ class GAN(Pictures, keras.Model):
         n_critic: int = 1,
         unroll: int = 0,
         mode_seeking: float = 0.0,
+        unroll_optimizer: str = "sgd",
         **kwargs: Any,
     ) -> None:
         # No Keras optimiser (its default is an RMSprop): the players have their own, and under a strategy Keras
@@ -218,6 +219,7 @@ class GAN(Pictures, keras.Model):
         if unroll < 0:
             raise Img2ImgError(f"unroll must be 0 (off) or more steps, got {unroll}")
         self.unroll = unroll
+        self.unroll_optimizer = unroll_optimizer
         self.mode_seeking = float(mode_seeking)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer

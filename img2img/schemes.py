@@ -19,6 +19,7 @@ from img2img.console import warn
 from img2img.distribute import all_replicas_sum, replica_count, replica_share
 from img2img.errors import Img2ImgError
 from img2img.packing import pack_samples
+from img2img.unrolled_steps import UNROLL_OPTIMIZERS, unrolled_update_rule
 
 
 def check_penalties_fit(model: Any) -> None:
@@ -89,17 +90,18 @@ def mode_seeking_batch(model: Any, batch_size: Any, labels: Any, dtype: Any) -> 
 
 
 def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -> Any:
-    """The critic after ``steps`` differentiable SGD steps of a copy of its weights on its own objective
+    """The critic after ``steps`` differentiable steps of a copy of its weights on its own objective
     (the configured loss and critic penalties, on this ``real`` batch and ``fake``), at the critic's current
-    learning rate: Unrolled GAN (Metz et al. 2017; reference.md). Called inside the generator's tape, so the
-    generator's gradient flows back through every unrolled update: the second-order path. The real critic's
-    weights are not touched (it then takes its ordinary steps from them), the copy's batch-norm statistics
-    and spectral-norm vectors are dropped after each call, and a loss's after-step projection (WGAN's weight
-    clipping) is not applied to the copy."""
+    learning rate, by the rule ``model.unroll_optimizer`` names (plain SGD, or Adam from the critic
+    optimiser's moments: img2img.unrolled_steps): Unrolled GAN (Metz et al. 2017; reference.md). Called
+    inside the generator's tape, so the generator's gradient flows back through every unrolled update: the
+    second-order path. The real critic's weights and optimiser are not touched (it then takes its ordinary
+    steps from them), the copy's batch-norm statistics and spectral-norm vectors are dropped after each call,
+    and a loss's after-step projection (WGAN's weight clipping) is not applied to the copy."""
     network = model.discriminator
     weights = [v.value for v in network.trainable_variables]
     state = [v.value for v in network.non_trainable_variables]
-    lr = ops.cast(model.d_optimizer.learning_rate, "float32")
+    rule = unrolled_update_rule(model.unroll_optimizer, model.d_optimizer, network.trainable_variables)
 
     def critic_with(current: list[Any]) -> Any:
         def critic(images: Any) -> Any:
@@ -115,7 +117,7 @@ def unrolled_critic(model: Any, labels: Any, real: Any, fake: Any, steps: int) -
             total = model.critic_losses(critic_with(weights), pack_samples(real, model.pack),
                                         pack_samples(fake, model.pack), labels)[0]
         grads = _zeros_for_none(tape.gradient(total, weights), weights)
-        weights = [w - ops.cast(lr, w.dtype) * ops.cast(g, w.dtype) for w, g in zip(weights, grads, strict=True)]
+        weights = rule.step(weights, grads)
     return critic_with(weights)
 
 
@@ -144,6 +146,13 @@ def check_unroll_fits(model: Any) -> None:
     if isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer):
         raise Img2ImgError("--set unroll: the unrolled steps are not loss-scaled for float16; use --precision "
                            "float32 (or mixed on a CPU, which is bfloat16)")
+    if model.unroll_optimizer not in UNROLL_OPTIMIZERS:
+        raise Img2ImgError(f"--set unroll_optimizer: {model.unroll_optimizer!r} is not one of "
+                           f"{', '.join(UNROLL_OPTIMIZERS)}")
+    if model.unroll_optimizer == "adam" and not isinstance(model.d_optimizer, keras.optimizers.Adam):
+        raise Img2ImgError(f"--set unroll_optimizer=adam replays the critic's Adam from its moments, but the critic "
+                           f"trains with {type(model.d_optimizer).__name__}; use --set optimizer=adam or "
+                           "--set unroll_optimizer=sgd")
     if model.scores_extra_samples:
         raise Img2ImgError(f"--set unroll: {type(model).name}'s critic also scores extra samples through its own "
                            "weights (a matching-aware critic), which the unrolled copy cannot see yet; turn the "

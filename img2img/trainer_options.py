@@ -14,8 +14,11 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "beta_2": Option(0.999, "Adam beta_2", minimum=0, maximum=1),
     "n_critic": Option(1, "critic updates per generator update", minimum=1),
     "unroll": Option(0, "Unrolled GAN: the generator plays against the critic as it would be after this many "
-                     "more SGD steps, differentiated through (Metz et al. 2017; 5 in the paper); 0 = off",
-                     minimum=0),
+                     "more steps of its own (unroll_optimizer), differentiated through (Metz et al. 2017; 5 in "
+                     "the paper); 0 = off", minimum=0),
+    "unroll_optimizer": Option("sgd", "the update rule of the unrolled critic copy: sgd at the critic's rate, or "
+                               "adam, the critic's own Adam continued from its moments (the authors' code)",
+                               ("sgd", "adam")),
     "mode_seeking": Option(0.0, "MSGAN: weight of the mode-seeking term, which asks the generator to turn two "
                            "latents of one condition into different images (Mao et al. 2019: 1); 0 = off",
                            minimum=0),

@@ -195,3 +195,69 @@ def test_the_mode_seeking_term_punishes_a_generator_that_ignores_z(plugins, tmp_
     with pytest.raises(Img2ImgError, match="cyclegan translates without a latent z"):
         cycle.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("lsgan"),
                       mode_seeking=1.0)
+
+
+def _adam_line_model(plugins: Any, m0: float, v0: float, steps_taken: int) -> LineGAN:
+    """The line GAN with an Adam critic whose moments for w are set to (m0, v0) after ``steps_taken`` steps."""
+    model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+    model.compile(keras.optimizers.Adam(LR, beta_1=0.5, beta_2=0.9, epsilon=1e-3), keras.optimizers.SGD(LR),
+                  loss=plugins.losses.get("wgan"), unroll=1, unroll_optimizer="adam")
+    model.build_optimizers()
+    optimizer, w = model.d_optimizer, model.discriminator.trainable_variables[0]
+    optimizer._momentums[optimizer._get_variable_index(w)].assign([[m0]])
+    optimizer._velocities[optimizer._get_variable_index(w)].assign([[v0]])
+    optimizer.iterations.assign(steps_taken)
+    return model
+
+
+def test_the_adam_unroll_has_its_closed_form_and_leaves_the_optimiser_alone(plugins):
+    """One Adam step from moments (m0, v0) at step t: g = theta - mean r, m1 = b1 m0 + (1 - b1) g,
+    v1 = b2 v0 + (1 - b2) g^2, alpha = lr sqrt(1 - b2^t) / (1 - b1^t), w1 = w0 - alpha m1 / (sqrt v1 + eps).
+    The generator's loss -(w1 theta + b) has gradient -w1 - theta dw1/dtheta, with
+    dw1/dtheta = -alpha ((1 - b1) / (s + eps) - m1 (1 - b2) g / (s (s + eps)^2)), s = sqrt v1."""
+    m0, v0, steps_taken = 0.2, 0.5, 3
+    model = _adam_line_model(plugins, m0, v0, steps_taken)
+    real = tf.constant([[1.0], [2.0], [2.0], [3.0]])
+    theta, w0, mean_real, b1, b2, eps = 0.5, 0.3, 2.0, 0.5, 0.9, 1e-3
+    g = theta - mean_real
+    m1, v1, t = b1 * m0 + (1 - b1) * g, b2 * v0 + (1 - b2) * g * g, steps_taken + 1
+    alpha = LR * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    s = np.sqrt(v1)
+    w1 = w0 - alpha * m1 / (s + eps)
+    dw1 = -alpha * ((1 - b1) / (s + eps) - m1 * (1 - b2) * g / (s * (s + eps) ** 2))
+    closed_form = -w1 - theta * dw1
+    assert _theta_gradient(model, real, 1) == pytest.approx(closed_form, abs=1e-5)
+    sgd = _line_model(plugins)
+    assert abs(closed_form - _theta_gradient(sgd, real, 1)) > 0.05  # the test tells Adam's rule from SGD's
+    # K = 3: central finite differences of the unrolled loss itself.
+    delta = 1e-3
+    numeric = (_theta_loss(model, real, 3, theta + delta) - _theta_loss(model, real, 3, theta - delta)) / (2 * delta)
+    model.generator.trainable_variables[1].assign([theta])
+    assert _theta_gradient(model, real, 3) == pytest.approx(numeric, abs=1e-3)
+    # The copy advanced its own moments; the critic's optimiser and weights are as they were.
+    optimizer, w = model.d_optimizer, model.discriminator.trainable_variables[0]
+    assert float(optimizer._momentums[optimizer._get_variable_index(w)][0, 0]) == pytest.approx(m0)
+    assert float(optimizer._velocities[optimizer._get_variable_index(w)][0, 0]) == pytest.approx(v0)
+    assert int(optimizer.iterations) == steps_taken and float(w[0, 0]) == pytest.approx(w0)
+
+
+def test_the_adam_unroll_needs_an_adam_critic(plugins):
+    model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+    with pytest.raises(Img2ImgError, match="unroll_optimizer=adam.*RMSprop.*optimizer=adam"):
+        model.compile(keras.optimizers.RMSprop(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                      unroll=1, unroll_optimizer="adam")
+
+
+def test_adam_unrolled_training_resumes_exactly(cli_run, tmp_path):
+    """The copy's moments live only inside a step, so a resumed run ends where an unbroken one does."""
+    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", "--set", "unroll=2",
+              "--set", "unroll_optimizer=adam", "--steps-per-epoch", "3"]
+    cli_run("train", *common, "--steps", "6", "--out", tmp_path / "whole")
+    cli_run("train", *common, "--steps", "3", "--out", tmp_path / "halves")
+    cli_run("train", "toy-mlp", "--out", tmp_path / "halves", "--resume", "--steps", "6")
+    z = np.random.default_rng(0).standard_normal((8, 16)).astype("float32")
+    a, b = (keras.saving.load_model(tmp_path / name / "generator.keras") for name in ("whole", "halves"))
+    np.testing.assert_allclose(np.asarray(a(z)), np.asarray(b(z)), atol=1e-6)
+    refused = cli_run("train", *common, "--set", "optimizer=rmsprop", "--steps", "1", "--out", tmp_path / "rms",
+                      expect=1)
+    assert "unroll_optimizer=adam" in refused.output and "RMSprop" in refused.output

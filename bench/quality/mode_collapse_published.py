@@ -54,6 +54,11 @@ ROWS: list[Row] = [
     Row("unroll=5", "gan", [], ["unroll=5"], 256),
     Row("unroll=5, authors' toy", "gan", [], ["unroll=5", "latent_dim=256", "hidden=128", "layers=2",
                                               "activation=tanh", "lr=1e-3", "d_lr=1e-4"], 512),
+    # The copy stepping by the critic's own Adam (the authors' notebook) instead of SGD at its rate.
+    Row("unroll=5, Adam copy", "gan", [], ["unroll=5", "unroll_optimizer=adam"], 256),
+    Row("unroll=5, authors' toy, Adam copy", "gan", [], ["unroll=5", "unroll_optimizer=adam", "latent_dim=256",
+                                                         "hidden=128", "layers=2", "activation=tanh", "lr=1e-3",
+                                                         "d_lr=1e-4"], 512),
     Row("pack=4", "gan", [], ["pack=4"], 256),
     Row("consensus", "gan", ["consensus"], [], 256),
     Row("wgan-gp", "wgan-gp", [], [], 256),

@@ -58,6 +58,7 @@ def build_run_model(config: dict[str, Any], plugins: PluginManager) -> Any:
         penalties=[(plugins.penalties.get(p["name"]), p["weight"]) for p in config["penalties"]],
         n_critic=settings["n_critic"],
         unroll=settings["unroll"],
+        unroll_optimizer=settings["unroll_optimizer"],
         mode_seeking=settings["mode_seeking"],
         jit_compile=jit,
     )
