@@ -9,6 +9,10 @@ alternating with this one so both see the same machine load, and prints the rati
     python -m bench.speed.startup_cli --repeats 5
     python -m bench.speed.startup_cli --repeats 5 --baseline /tmp/before
     python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --precision float32
+    python -m bench.speed.startup_cli --repeats 3 --strategy multi-worker
+
+``--strategy multi-worker`` starts two worker processes on localhost (TF_CONFIG, batch 2: one image each)
+and counts the slower of the two, since neither trains on before both have stepped.
 """
 
 from __future__ import annotations
@@ -42,11 +46,43 @@ def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, se
                "--strategy", strategy, "--out", str(out)]
     for setting in settings:
         command += ["--set", setting]
+    if strategy == "multi-worker":
+        return max(_workers_first_step(command, env, out, batch_per_worker=1))
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
-    match = re.search(r"first step done ([0-9.]+) s after start", result.stderr)
-    if result.returncode != 0 or not match:
-        raise SystemExit(f"img2img train failed:\n{result.stderr[-2000:]}")
+    return _reported_seconds(result.returncode, result.stderr)
+
+
+def _reported_seconds(status: int, stderr: str) -> float:
+    match = re.search(r"first step done ([0-9.]+) s after start", stderr)
+    if status != 0 or not match:
+        raise SystemExit(f"img2img train failed:\n{stderr[-2000:]}")
     return float(match.group(1))
+
+
+def _workers_first_step(command: list[str], env: dict[str, str], out: Path, batch_per_worker: int) -> list[float]:
+    """Each of two localhost workers' own first-step figure (TF_CONFIG on free ports; the non-chief's
+    scratch files go to a temporary folder, as img2img's docs say)."""
+    import json
+    import socket
+
+    command = [*command]
+    command[command.index("--batch-size") + 1] = str(2 * batch_per_worker)
+    sockets = [socket.socket() for _ in range(2)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    workers = [f"localhost:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    processes, logs = [], [out.parent / f"{out.name}-worker-{index}.err" for index in range(2)]
+    for index, log in enumerate(logs):
+        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        worker_env = {**env, "TF_CONFIG": tf_config}
+        worker_env.pop("IMG2IMG_CPU_DEVICES", None)
+        with log.open("w") as err:  # a file, not a pipe: a full pipe would stall the worker writing to it
+            processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=worker_env,
+                                              cwd=out.parent))
+    statuses = [p.wait(timeout=600) for p in processes]
+    return [_reported_seconds(status, log.read_text()) for status, log in zip(statuses, logs, strict=True)]
 
 
 def main() -> None:
@@ -54,8 +90,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--strategy", choices=("one", "mirrored"), default="one",
-                        help="mirrored: two replicas, batch 2 (the CPU split in two where there is no GPU)")
+    parser.add_argument("--strategy", choices=("one", "mirrored", "multi-worker"), default="one",
+                        help="mirrored: two replicas, batch 2 (the CPU split in two where there is no GPU); "
+                             "multi-worker: two worker processes on localhost, batch 2")
     args = parser.parse_args()
     print(f"CPU: {cpu_description()}", flush=True)
 

@@ -34,6 +34,7 @@ from img2img.training.config import (
 from img2img.training.data import grid_inputs, load_training_data
 from img2img.training.loop import distributed_fit
 from img2img.training.warm_start import warm_start
+from img2img.worker_sync import chief_values_in_one_collective
 
 __all__ = ["TrainRequest", "TrainResult", "Trainer"]
 
@@ -157,7 +158,9 @@ class Trainer:
 
         plan = self.plan(data, training, resume)
         config["training"].update(plan)  # before the model: the LR schedule counts epochs in steps
-        with strategy.scope():  # variables and optimiser slots mirrored on every replica
+        # Variables and optimiser slots mirrored on every replica; on several workers, the chief's initial
+        # values reach the others in one collective (img2img.worker_sync).
+        with strategy.scope(), chief_values_in_one_collective(strategy):
             model = build_run_model(config, self.plugins)
         if strategy.num_replicas_in_sync > 1:
             draw_dropout_for_global_batch(model)
