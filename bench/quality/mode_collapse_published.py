@@ -203,8 +203,8 @@ def write_table(args: argparse.Namespace, raw: Path, spec: str) -> None:
     lines += [f"| VEEGAN: {name} | {m} | {q} | {k} |" for name, m, q, k in VEEGAN[args.data]]
     lines += [f"| PacGAN: {name} | {m} | {q} | {k} |" for name, m, q, k in PACGAN[args.data]]
     lines += ["", f"Command: `python -m bench.quality.mode_collapse_published --data {args.data} "
-              f"--steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`; raw per-seed scores in "
-              f"raw/{raw.name}/."]
+              f"--steps {args.steps} --seeds {' '.join(map(str, sorted({r['seed'] for r in records})))}`; raw "
+              f"per-seed scores in raw/{raw.name}/."]
     (args.work / f"{raw.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
