@@ -147,3 +147,14 @@ def cli_run():
         return result
 
     return run
+
+
+def run_probe(probe: str, folder: Path) -> None:
+    """Run ``probe`` (Python source; sys.argv[1] is ``folder``) in a fresh interpreter, as a user's own
+    program would, and fail with its stderr if it fails."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True, text=True, cwd=folder,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_probe
 
 import img2img
 from img2img.devices import policy_scope
@@ -94,9 +95,6 @@ def test_names_configs_and_saving_match_keras(tmp_path):
 def test_exported_networks_load_with_keras_alone(tmp_path):
     """Runs export with save_portable: the file names Keras' own classes, so a process that never imports
     img2img loads it and computes the same outputs."""
-    import subprocess
-    import sys
-
     from img2img.convolutions import save_portable
 
     inputs = keras.Input((8, 8, 3))
@@ -110,7 +108,5 @@ def test_exported_networks_load_with_keras_alone(tmp_path):
              "model = keras.saving.load_model(sys.argv[1] + '/net.keras')\n"
              "assert not [m for m in sys.modules if m.startswith('img2img')]\n"
              "np.save(sys.argv[1] + '/out.npy', np.asarray(model(np.load(sys.argv[1] + '/images.npy'))))\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_probe(probe, tmp_path)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)

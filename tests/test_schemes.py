@@ -104,8 +104,10 @@ def test_unroll_is_refused_where_it_cannot_work_by_name(plugins):
                                                                  strict=True))
 
 
-def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoji, tmp_path):
-    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", "--set", "unroll=3",
+def _unrolled_runs_resume_exactly(cli_run: Any, tmp_path: Any, settings: list[str]) -> tuple[Any, Any, list[str]]:
+    """Six toy-mlp steps in one run and in two (3, then --resume to 6): the same generator. Returns the
+    unbroken run's generator, a latent batch and the command's common arguments."""
+    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", *settings,
               "--steps-per-epoch", "3"]
     cli_run("train", *common, "--steps", "6", "--out", tmp_path / "whole")
     cli_run("train", *common, "--steps", "3", "--out", tmp_path / "halves")
@@ -113,6 +115,11 @@ def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoj
     z = np.random.default_rng(0).standard_normal((8, 16)).astype("float32")
     a, b = (keras.saving.load_model(tmp_path / name / "generator.keras") for name in ("whole", "halves"))
     np.testing.assert_allclose(np.asarray(a(z)), np.asarray(b(z)), atol=1e-6)
+    return a, z, common
+
+
+def test_unrolled_training_resumes_exactly_and_cyclegan_refuses_it(cli_run, emoji, tmp_path):
+    a, z, common = _unrolled_runs_resume_exactly(cli_run, tmp_path, ["--set", "unroll=3"])
     plain = cli_run("train", *common[:-4], "--steps", "6", "--out", tmp_path / "plain")
     assert plain.exit_code == 0
     c = keras.saving.load_model(tmp_path / "plain" / "generator.keras")
@@ -250,14 +257,8 @@ def test_the_adam_unroll_needs_an_adam_critic(plugins):
 
 def test_adam_unrolled_training_resumes_exactly(cli_run, tmp_path):
     """The copy's moments live only inside a step, so a resumed run ends where an unbroken one does."""
-    common = ["toy-mlp", "--data", "toy:ring8", "--batch-size", "64", "--set", "hidden=16", "--set", "unroll=2",
-              "--set", "unroll_optimizer=adam", "--steps-per-epoch", "3"]
-    cli_run("train", *common, "--steps", "6", "--out", tmp_path / "whole")
-    cli_run("train", *common, "--steps", "3", "--out", tmp_path / "halves")
-    cli_run("train", "toy-mlp", "--out", tmp_path / "halves", "--resume", "--steps", "6")
-    z = np.random.default_rng(0).standard_normal((8, 16)).astype("float32")
-    a, b = (keras.saving.load_model(tmp_path / name / "generator.keras") for name in ("whole", "halves"))
-    np.testing.assert_allclose(np.asarray(a(z)), np.asarray(b(z)), atol=1e-6)
+    _, _, common = _unrolled_runs_resume_exactly(cli_run, tmp_path, ["--set", "unroll=2", "--set",
+                                                                     "unroll_optimizer=adam"])
     refused = cli_run("train", *common, "--set", "optimizer=rmsprop", "--steps", "1", "--out", tmp_path / "rms",
                       expect=1)
     assert "unroll_optimizer=adam" in refused.output and "RMSprop" in refused.output

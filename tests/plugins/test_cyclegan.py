@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import CYCLE_FAST
+from conftest import CYCLE_FAST, run_probe
 
 from img2img.runs import RunDirectory
 
@@ -366,9 +366,6 @@ def test_kid_is_the_unbiased_polynomial_mmd():
 def test_exported_generator_loads_with_keras_once_its_layers_are_imported(tmp_path):
     """docs/run-directory.md: CycleGAN's generator has two layers of its own (reflection padding, instance
     norm), which Keras finds once their module is imported; nothing else of img2img's is needed."""
-    import subprocess
-    import sys
-
     from img2img.convolutions import save_portable
     from img2img_plugins.cyclegan.networks import resnet_generator
 
@@ -386,7 +383,5 @@ def test_exported_generator_loads_with_keras_once_its_layers_are_imported(tmp_pa
              "import img2img_plugins.cyclegan.networks\n"
              "model = keras.saving.load_model(sys.argv[1] + '/generator.keras')\n"
              "np.save(sys.argv[1] + '/out.npy', np.asarray(model(np.load(sys.argv[1] + '/images.npy'))))\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_probe(probe, tmp_path)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
