@@ -136,6 +136,8 @@ def check_mode_seeking_fits(model: Any) -> None:
 def check_unroll_fits(model: Any) -> None:
     """Refuse, by name, what an unrolled critic cannot serve yet."""
     if not model.unroll:
+        if model.unroll_optimizer != "sgd":
+            warn(f"--set unroll_optimizer={model.unroll_optimizer} does nothing without --set unroll=K (K > 0)")
         return
     if any(p.joint for p, _ in model.penalties):
         raise Img2ImgError("--set unroll: consensus optimisation updates both players at once, so there is no "

@@ -248,11 +248,14 @@ def test_the_adam_unroll_has_its_closed_form_and_leaves_the_optimiser_alone(plug
     assert int(optimizer.iterations) == steps_taken and float(w[0, 0]) == pytest.approx(w0)
 
 
-def test_the_adam_unroll_needs_an_adam_critic(plugins):
+def test_the_adam_unroll_needs_an_adam_critic_and_an_unroll(plugins, capsys):
     model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
     with pytest.raises(Img2ImgError, match="unroll_optimizer=adam.*RMSprop.*optimizer=adam"):
         model.compile(keras.optimizers.RMSprop(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
                       unroll=1, unroll_optimizer="adam")
+    model.compile(keras.optimizers.Adam(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                  unroll_optimizer="adam")
+    assert "unroll_optimizer=adam does nothing without --set unroll" in capsys.readouterr().err
 
 
 def test_adam_unrolled_training_resumes_exactly(cli_run, tmp_path):
