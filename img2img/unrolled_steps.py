@@ -16,6 +16,13 @@ from keras import ops
 
 UNROLL_OPTIMIZERS = ("sgd", "adam")
 
+# A floor under Adam's second moment inside the square root. A gradient whose square underflows float32 (about
+# 1e-23 and below, from a unit near ReLU's kink) leaves v at 0 while m is not, and sqrt's infinite slope at 0
+# then makes the generator's gradient inf or NaN. Its root (1e-15) is far below Adam's epsilon, so the floor
+# changes no update; its gradient is 0 where v is below it.
+_SECOND_MOMENT_FLOOR = 1e-30
+
+
 class UnrolledSGD:
     """w <- w - lr g, at the critic's current learning rate."""
 
@@ -49,7 +56,7 @@ class UnrolledAdam:
             g = ops.cast(g, m.dtype)
             m = m + (g - m) * (1.0 - self.beta_1)
             v = v + (ops.square(g) - v) * (1.0 - self.beta_2)
-            update = ops.cast(alpha, m.dtype) * m / (ops.sqrt(v) + self.epsilon)
+            update = ops.cast(alpha, m.dtype) * m / (ops.sqrt(ops.maximum(v, _SECOND_MOMENT_FLOOR)) + self.epsilon)
             new_m.append(m)
             new_v.append(v)
             new_w.append(w - ops.cast(update, w.dtype))

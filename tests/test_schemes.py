@@ -265,3 +265,20 @@ def test_adam_unrolled_training_resumes_exactly(cli_run, tmp_path):
     refused = cli_run("train", *common, "--set", "optimizer=rmsprop", "--steps", "1", "--out", tmp_path / "rms",
                       expect=1)
     assert "unroll_optimizer=adam" in refused.output and "RMSprop" in refused.output
+
+
+def test_the_adam_rule_stays_finite_when_a_squared_gradient_underflows():
+    """g = 1e-23 squares to 0 in float32, so Adam's v stays 0 while m does not, where sqrt's slope is
+    infinite: the benchmark's first Adam-unrolled runs went NaN at a few thousand steps (critic units near
+    ReLU's kink). The rule's value is Adam's; its derivative must stay finite."""
+    from img2img.unrolled_steps import UnrolledAdam
+
+    weight = keras.Variable([0.3])
+    optimizer = keras.optimizers.Adam(0.1, beta_1=0.5, beta_2=0.9, epsilon=1e-3)
+    optimizer.build([weight])
+    gradient_source = tf.Variable([1e-23])
+    with tf.GradientTape() as tape:
+        stepped = UnrolledAdam(optimizer, [weight]).step([weight.value], [gradient_source * 1.0])[0]
+    alpha = 0.1 * np.sqrt(1 - 0.9) / (1 - 0.5)
+    assert float(stepped[0]) == pytest.approx(0.3 - alpha * 0.5e-23 / 1e-3)
+    assert np.all(np.isfinite(tape.gradient(stepped, gradient_source)))
