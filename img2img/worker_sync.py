@@ -92,7 +92,6 @@ def _send_chief_values(strategy: Any, variables: list[Any]) -> None:
     import tensorflow as tf
 
     chief = bool(strategy.extended._is_chief)
-
     sizes: list[int] = []
 
     def replica_sum() -> Any:
@@ -118,9 +117,7 @@ def _as_int32_words(value: Any) -> Any:
     size = value.dtype.size
     if value.dtype == tf.bool:
         return tf.reshape(tf.cast(value, tf.int32), [-1])
-    if size == 4:
-        return tf.reshape(tf.bitcast(value, tf.int32), [-1])
-    if size == 8:
+    if size in (4, 8):  # an 8-byte value bitcasts to two words
         return tf.reshape(tf.bitcast(value, tf.int32), [-1])
     if size == 2:
         return tf.reshape(tf.cast(tf.bitcast(value, tf.uint16), tf.int32), [-1])
