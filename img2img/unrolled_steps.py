@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 from keras import ops
 
 UNROLL_OPTIMIZERS = ("sgd", "adam")
@@ -35,11 +34,9 @@ class UnrolledSGD:
 
 class UnrolledAdam:
     """Keras' Adam update (bias correction folded into the rate, epsilon outside the square root), from the
-    critic optimiser's own moments and step count."""
+    critic optimiser's own moments and step count (``check_unroll_fits`` refuses a critic without Adam)."""
 
     def __init__(self, optimizer: Any, variables: list[Any]) -> None:
-        if not isinstance(optimizer, keras.optimizers.Adam):
-            raise TypeError(f"an Adam unroll needs the critic's optimiser to be Adam, not {type(optimizer).__name__}")
         index = optimizer._get_variable_index
         self.m = [optimizer._momentums[index(v)].value for v in variables]
         self.v = [optimizer._velocities[index(v)].value for v in variables]

@@ -42,12 +42,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Unrolled GAN step cost: `python -m {command_of_caller()}` on {cpu_description()}", flush=True)
     plain = seconds_per_step(0, args.steps) if 0 in args.unroll else None
-    times = {(k, rule): plain if k == 0 else seconds_per_step(k, args.steps, rule)
-             for rule in args.unroll_optimizer for k in args.unroll if k or rule == args.unroll_optimizer[0]}
+    rows = [(0, "-", plain)] if plain else []
+    rows += [(k, rule, seconds_per_step(k, args.steps, rule)) for rule in args.unroll_optimizer for k in args.unroll
+             if k]
     print("| unroll | copy's rule | s/step | vs unroll=0 |\n|---|---|---|---|")
-    for (k, rule), seconds in times.items():
+    for k, rule, seconds in rows:
         ratio = f"{seconds / plain:.2f}x" if plain else ""
-        print(f"| {k} | {rule if k else '-'} | {seconds:.4f} | {ratio} |")
+        print(f"| {k} | {rule} | {seconds:.4f} | {ratio} |")
 
 
 if __name__ == "__main__":
