@@ -155,11 +155,23 @@ def check_unroll_fits(model: Any) -> None:
         raise Img2ImgError(f"--set unroll_optimizer=adam replays the critic's Adam from its moments, but the critic "
                            f"trains with {type(model.d_optimizer).__name__}; use --set optimizer=adam or "
                            "--set unroll_optimizer=sgd")
+    if model.unroll_optimizer == "adam":
+        d_rate, g_rate = _current_rate(model.d_optimizer), _current_rate(model.g_optimizer)
+        if d_rate >= g_rate:
+            warn(f"--set unroll_optimizer=adam with the critic learning as fast as the generator (d_lr {d_rate:g}, "
+                 f"lr {g_rate:g}): on the 25-mode grid this collapsed onto one or two modes, while a critic ten "
+                 "times slower (the Unrolled GAN authors' setting, e.g. --set d_lr=1e-4 with lr=1e-3) covered "
+                 "most of them; docs/mode-collapse.md")
     if model.scores_extra_samples:
         raise Img2ImgError(f"--set unroll: {type(model).name}'s critic also scores extra samples through its own "
                            "weights (a matching-aware critic), which the unrolled copy cannot see yet; turn the "
                            "extras off where the model has an option for it ('img2img models -v' lists each "
                            "model's options)")
+
+
+def _current_rate(optimizer: Any) -> float:
+    """The learning rate an optimiser steps with now (a schedule's value at its current step)."""
+    return float(ops.convert_to_numpy(optimizer.learning_rate))
 
 
 def _base(method: str) -> Any:

@@ -258,6 +258,18 @@ def test_the_adam_unroll_needs_an_adam_critic_and_an_unroll(plugins, capsys):
     assert "unroll_optimizer=adam does nothing without --set unroll" in capsys.readouterr().err
 
 
+def test_the_adam_unroll_warns_of_a_critic_as_fast_as_its_generator(plugins, capsys):
+    """The grid benchmark collapsed with the Adam copy at equal rates (docs/mode-collapse.md)."""
+    model = LineGAN(image_size=1, channels=1, sample_shape=(1,))
+    model.compile(keras.optimizers.Adam(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1,
+                  unroll_optimizer="adam")
+    assert "critic learning as fast as the generator" in capsys.readouterr().err
+    model.compile(keras.optimizers.Adam(LR / 10), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"),
+                  unroll=1, unroll_optimizer="adam")
+    model.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss=plugins.losses.get("gan"), unroll=1)
+    assert "as fast as" not in capsys.readouterr().err
+
+
 def test_adam_unrolled_training_resumes_exactly(cli_run, tmp_path):
     """The copy's moments live only inside a step, so a resumed run ends where an unbroken one does."""
     _, _, common = _unrolled_runs_resume_exactly(cli_run, tmp_path, ["--set", "unroll=2", "--set",
