@@ -15,13 +15,19 @@ from typing import Any
 TEMPORARY_PREFIX = ".img2img-tmp-"
 
 
+def temporary_path(path: Path) -> Path:
+    """A name beside ``path`` (same suffix) unique to the process and the call, which img2img.locking
+    recognises as a leftover if the process dies holding it."""
+    path = Path(path)
+    return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
+
+
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix, so writers that check it accept it); it is
     renamed over ``path`` only when the block succeeds, and removed when it fails. The name is unique to
     the process and the call, so two writers never share one temporary file."""
-    path = Path(path)
-    tmp = path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
+    tmp = temporary_path(path)
     try:
         yield tmp
         os.replace(tmp, path)

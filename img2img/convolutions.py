@@ -15,6 +15,8 @@ alone, without img2img.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ from typing import Any
 from img2img.keras_import import import_keras
 
 keras = import_keras()
+
+ZIP32_LIMIT = 2**31 - 1  # zipfile needs zip64 announced before writing an entry this large through open()
+COPY_CHUNK_BYTES = 1 << 20
 
 
 def _biased(layer: Any, outputs: Any) -> Any:
@@ -77,14 +82,33 @@ def _as_keras_classes(config: Any) -> Any:
 
 def save_portable(network: Any, path: Path) -> None:
     """``network.save(path)`` (a .keras file), naming Keras' Conv2D and Conv2DTranspose for img2img's, whose
-    weights and config they share, so the file loads with Keras alone."""
-    network.save(path)
-    with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))
-        portable = _as_keras_classes(config)
-        if portable == config:
-            return
-        entries = [(info, archive.read(info)) for info in archive.infolist()]
-    with zipfile.ZipFile(path, "w") as archive:
-        for info, data in entries:
-            archive.writestr(info, json.dumps(portable) if info.filename == "config.json" else data)
+    weights and config they share, so the file loads with Keras alone. Keras writes a scratch file beside
+    ``path`` whose entries are streamed into ``path`` one at a time, so a network's weights are never all in
+    memory at once. ``path`` itself is written in place: callers that replace a good file pass a temporary
+    one (img2img.atomic.replacing)."""
+    from img2img.atomic import temporary_path
+
+    path = Path(path)
+    scratch = temporary_path(path)
+    try:
+        network.save(scratch)
+        with zipfile.ZipFile(scratch) as source:
+            config = json.loads(source.read("config.json"))
+            portable = _as_keras_classes(config)
+            if portable != config:
+                _copy_with_config(source, path, portable)
+                return
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _copy_with_config(source: zipfile.ZipFile, path: Path, config: dict[str, Any]) -> None:
+    with zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            if info.filename == "config.json":
+                target.writestr(info, json.dumps(config))
+                continue
+            with source.open(info) as reader, target.open(info, "w", force_zip64=info.file_size >= ZIP32_LIMIT) \
+                    as writer:
+                shutil.copyfileobj(reader, writer, COPY_CHUNK_BYTES)

@@ -103,6 +103,11 @@ def test_exported_networks_load_with_keras_alone(tmp_path):
     images = np.random.default_rng(3).normal(size=(1, 8, 8, 3)).astype(np.float32)
     expected = np.asarray(model(images))
     save_portable(model, tmp_path / "net.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.keras"]  # Keras' scratch file is gone
+    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # nothing to rename: kept as written
+    save_portable(plain, tmp_path / "plain.keras")
+    assert keras.saving.load_model(tmp_path / "plain.keras").count_params() == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.keras", "plain.keras"]
     np.save(tmp_path / "images.npy", images)
     probe = ("import sys, keras, numpy as np\n"
              "model = keras.saving.load_model(sys.argv[1] + '/net.keras')\n"
