@@ -177,3 +177,19 @@ def trained_steps(run: Path) -> int:
 
     pointer = run / "checkpoints" / "latest.json"
     return int(json.loads(pointer.read_text())["step"]) if pointer.is_file() else 0
+
+
+def localhost_tf_configs(count: int) -> list[str]:
+    """TF_CONFIG for ``count`` workers on free localhost ports, one JSON string per worker (the ports are
+    free when chosen; a worker that starts much later could in principle find one taken)."""
+    import json
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    workers = [f"localhost:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+            for i in range(count)]

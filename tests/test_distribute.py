@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from conftest import FAST, REPO
 
+from bench.harness import localhost_tf_configs
+
 # Three steps of Adam at lr 1e-3 move weights by ~3e-3; one device and two replicas agree to ~2e-7 (the
 # all-reduce adds the replicas' gradients in another order than one device's sum over the batch). Before
 # the losses were divided by the replica count and z drawn for the global batch they differed by 6e-3.
@@ -236,20 +238,6 @@ def test_the_cli_trains_cyclegan_on_two_replicas(emoji, tmp_path):
     assert (tmp_path / "cycle" / "generator-b2a.keras").is_file()
 
 
-def _cluster(count: int) -> list[str]:
-    """TF_CONFIG for ``count`` workers on free localhost ports, one string per worker."""
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    workers = [f"localhost:{s.getsockname()[1]}" for s in sockets]
-    for s in sockets:
-        s.close()
-    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
-            for i in range(count)]
-
-
 def _workers(args: list[str], tmp_path, *, stop_one_after_first_step: bool = False) -> list[tuple[int, str]]:
     """Run ``img2img train ARGS --strategy multi-worker`` as two worker processes on localhost; with
     ``stop_one_after_first_step`` send SIGTERM to worker 1 once it has trained. Returns (status, stderr)."""
@@ -260,7 +248,7 @@ def _workers(args: list[str], tmp_path, *, stop_one_after_first_step: bool = Fal
     scratch.mkdir(exist_ok=True)
     logs = [tmp_path / f"worker-{i}.err" for i in range(2)]
     processes = []
-    for i, tf_config in enumerate(_cluster(2)):
+    for i, tf_config in enumerate(localhost_tf_configs(2)):
         env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(scratch)}
         env.pop("IMG2IMG_CPU_DEVICES", None)
         with logs[i].open("w") as err:
@@ -332,8 +320,8 @@ def test_multi_worker_without_a_usable_tf_config_is_refused_by_name(digits, tmp_
     with pytest.raises(Img2ImgError, match="TF_CONFIG: not a cluster description"):
         worker_role({"TF_CONFIG": "{'cluster': 1}"})
     with pytest.raises(Img2ImgError, match="task worker 2 is not in its cluster"):
-        worker_role({"TF_CONFIG": _cluster(2)[0].replace('"index": 0', '"index": 2')})
-    chief_less = json.loads(_cluster(2)[1])
+        worker_role({"TF_CONFIG": localhost_tf_configs(2)[0].replace('"index": 0', '"index": 2')})
+    chief_less = json.loads(localhost_tf_configs(2)[1])
     assert not worker_role({"TF_CONFIG": json.dumps(chief_less)}).chief
     chief_less["task"]["index"] = 0
     assert worker_role({"TF_CONFIG": json.dumps(chief_less)}).chief
@@ -379,7 +367,7 @@ def test_workers_start_from_the_chiefs_values_sent_in_one_collective(tmp_path):
     per-variable broadcast: the speed-up is on); after it every worker holds the chief's, bit for bit, for
     floats, bfloat16, 64-bit and 8-bit integers and booleans."""
     processes = []
-    for i, tf_config in enumerate(_cluster(2)):
+    for i, tf_config in enumerate(localhost_tf_configs(2)):
         env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
         env.pop("IMG2IMG_CPU_DEVICES", None)
         with (tmp_path / f"w{i}.err").open("w") as err:

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import compared_trees, cpu_description
+from bench.harness import compared_trees, cpu_description, localhost_tf_configs
 
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
@@ -62,20 +62,10 @@ def _reported_seconds(status: int, stderr: str) -> float:
 def _workers_first_step(command: list[str], env: dict[str, str], out: Path, batch_per_worker: int) -> list[float]:
     """Each of two localhost workers' own first-step figure (TF_CONFIG on free ports; the non-chief's
     scratch files go to a temporary folder, as img2img's docs say)."""
-    import json
-    import socket
-
     command = [*command]
     command[command.index("--batch-size") + 1] = str(2 * batch_per_worker)
-    sockets = [socket.socket() for _ in range(2)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    workers = [f"localhost:{s.getsockname()[1]}" for s in sockets]
-    for s in sockets:
-        s.close()
     processes, logs = [], [out.parent / f"{out.name}-worker-{index}.err" for index in range(2)]
-    for index, log in enumerate(logs):
-        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+    for tf_config, log in zip(localhost_tf_configs(2), logs, strict=True):
         worker_env = {**env, "TF_CONFIG": tf_config}
         worker_env.pop("IMG2IMG_CPU_DEVICES", None)
         with log.open("w") as err:  # a file, not a pipe: a full pipe would stall the worker writing to it
