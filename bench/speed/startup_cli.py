@@ -9,6 +9,7 @@ alternating with this one so both see the same machine load, and prints the rati
     python -m bench.speed.startup_cli --repeats 5
     python -m bench.speed.startup_cli --repeats 5 --baseline /tmp/before
     python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --precision float32
+    python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --replicas 4
     python -m bench.speed.startup_cli --repeats 3 --strategy multi-worker
 
 ``--strategy multi-worker`` starts two worker processes on localhost (TF_CONFIG, batch 2: one image each)
@@ -30,17 +31,19 @@ from bench.harness import compared_trees, cpu_description, localhost_tf_configs
 
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
-                       python_path: str | None = None, precision: str = "auto", strategy: str = "one") -> float:
+                       python_path: str | None = None, precision: str = "auto", strategy: str = "one",
+                       replicas: int = 2) -> float:
     """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
-    seconds it reports from its start to the end of its first step. ``strategy="mirrored"`` trains on two
-    replicas, batch 2 (one image each); without GPUs on the CPU split in two (``IMG2IMG_CPU_DEVICES=2``)."""
+    seconds it reports from its start to the end of its first step. ``strategy="mirrored"`` trains on
+    ``replicas`` replicas, one image each; without GPUs on the CPU split that many ways
+    (``IMG2IMG_CPU_DEVICES``)."""
     env = dict(os.environ)
     if python_path:
         env["PYTHONPATH"] = python_path
     batch = "1"
     if strategy == "mirrored":
-        env.setdefault("IMG2IMG_CPU_DEVICES", "2")
-        batch = "2"
+        env.setdefault("IMG2IMG_CPU_DEVICES", str(replicas))
+        batch = str(replicas)
     command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
                str(data[1]), "--image-size", str(size), "--batch-size", batch, "--steps", "1", "--precision", precision,
                "--strategy", strategy, "--out", str(out)]
@@ -81,8 +84,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another img2img checkout to compare with")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--strategy", choices=("one", "mirrored", "multi-worker"), default="one",
-                        help="mirrored: two replicas, batch 2 (the CPU split in two where there is no GPU); "
+                        help="mirrored: --replicas replicas, one image each (the CPU split where there is no GPU); "
                              "multi-worker: two worker processes on localhost, batch 2")
+    parser.add_argument("--replicas", type=int, default=2, help="with --strategy mirrored: how many (batch as many)")
     args = parser.parse_args()
     print(f"CPU: {cpu_description()}", flush=True)
 
@@ -97,7 +101,7 @@ def main() -> None:
             for index, (name, python_path) in enumerate(trees.items()):
                 out = scratch / f"run-{repeat}-{index}"
                 seconds[name].append(first_step_seconds(data, out, python_path=python_path, precision=args.precision,
-                                                        strategy=args.strategy))
+                                                        strategy=args.strategy, replicas=args.replicas))
                 print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
     print("\n| img2img | runs (s) | median (s) |\n|---|---|---|")
     for name, values in seconds.items():
