@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Unrolled GAN step cost: `python -m {command_of_caller()}` on {cpu_description()}", flush=True)
     plain = seconds_per_step(0, args.steps) if 0 in args.unroll else None
-    rows = [(0, "-", plain)] if plain else []
+    rows = [(0, "-", plain)] if plain is not None else []
     rows += [(k, rule, seconds_per_step(k, args.steps, rule)) for rule in args.unroll_optimizer for k in args.unroll
              if k]
     print("| unroll | copy's rule | s/step | vs unroll=0 |\n|---|---|---|---|")
