@@ -40,6 +40,8 @@ _PUBLIC = {
     "replica_count": "img2img.distribute",
     "this_replica_rows": "img2img.distribute",
     "all_replicas_rows": "img2img.distribute",
+    "SharedReplicaStep": "img2img.replica_step",
+    "gradient_sources": "img2img.replica_step",
 }
 __all__ = ["hookimpl", "__version__", *_PUBLIC]
 

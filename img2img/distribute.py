@@ -179,10 +179,17 @@ def this_replica_rows(global_rows: Any, local_batch: Any) -> Any:
     the order in which tf.distribute splits a batch); the tensor itself on one device."""
     import tensorflow as tf
 
+    from img2img.replica_step import standing_replica_id
+
     if replica_count() == 1:
         return global_rows
-    index = tf.distribute.get_replica_context().replica_id_in_sync_group
-    return global_rows[index * local_batch:(index + 1) * local_batch]
+    index = standing_replica_id()  # inside a part traced once for every replica, the id each call passes
+    if index is None:
+        index = tf.distribute.get_replica_context().replica_id_in_sync_group
+    rows = global_rows[index * local_batch:(index + 1) * local_batch]
+    if isinstance(local_batch, int):  # a tensor id leaves the slice's length unknown to shape inference
+        rows.set_shape([local_batch, *global_rows.shape[1:]])
+    return rows
 
 
 def all_replicas_rows(local_rows: Any) -> Any:
@@ -193,6 +200,7 @@ def all_replicas_rows(local_rows: Any) -> Any:
     n = replica_count()
     if n == 1:
         return local_rows
+    _refuse_inside_a_shared_part("all_replicas_rows")
     gathered = tf.distribute.get_replica_context().all_gather(local_rows, axis=0)
     # The gather's output has no static shape. Keras sends a convolution whose input channels it cannot see
     # to XLA (compiled on the first step, then run instead of oneDNN), so give back the shape that is known.
@@ -209,7 +217,16 @@ def all_replicas_sum(values: list[Any]) -> list[Any]:
 
     if replica_count() == 1:
         return values
+    _refuse_inside_a_shared_part("all_replicas_sum")
     return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
+def _refuse_inside_a_shared_part(name: str) -> None:
+    """A collective needs every replica's own trace: a part traced once (img2img.replica_step) has none."""
+    from img2img.replica_step import standing_replica_id
+
+    if standing_replica_id() is not None:
+        raise RuntimeError(f"{name} is a collective; call it outside the SharedReplicaStep part")
 
 
 def synchronise_batch_norm(*networks: Any) -> int:

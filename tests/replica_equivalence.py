@@ -67,10 +67,11 @@ def main() -> None:
                                                 blocks=1, pool_size=3, cycle_noise=0.1)
         return model, tf.data.Dataset.from_tensor_slices((digits32[:6], -digits32[6:12])).batch(2, drop_remainder=True)
 
-    def train(strategy, name: str, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float]:
+    def train(strategy, name: str, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float, int]:
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model, data = build(name)
+            calls = count_calls(model, "_generator_losses" if name == "cyclegan" else "train_step")
             synchronise_batch_norm(model)
             dropouts = draw_dropout_for_global_batch(model)
             assert name != "pix2pix" or dropouts > 0, "pix2pix without dropout layers checks nothing"
@@ -82,7 +83,18 @@ def main() -> None:
             model.build_optimizers()
             model.fit(data, epochs=1, verbose=0)
         moved = max(float(np.abs(a - np.asarray(b)).max()) for a, b in zip(start, networks, strict=True))
-        return state(name, model), moved
+        return state(name, model), moved, len(calls)
+
+    def count_calls(model, method: str) -> list[None]:
+        """A list that grows by one each time ``method``'s Python runs (while tracing: once per trace)."""
+        calls, original = [], getattr(model, method)
+
+        def counted(*args, **kwargs):
+            calls.append(None)
+            return original(*args, **kwargs)
+
+        object.__setattr__(model, method, counted)  # past Keras' attribute tracking: a plain instance attribute
+        return calls
 
     def state(name: str, model) -> list[np.ndarray]:
         counters = [model.g_optimizer.iterations, model.d_optimizer.iterations]
@@ -103,10 +115,10 @@ def main() -> None:
     for spec in sys.argv[1:]:
         name, _, objective = spec.rpartition("/")
         loss, _, penalty = objective.partition("+")
-        one, moved = train(tf.distribute.get_strategy(), name or "dcgan", loss, penalty or None)
-        two, _ = train(mirrored, name or "dcgan", loss, penalty or None)
+        one, moved, _ = train(tf.distribute.get_strategy(), name or "dcgan", loss, penalty or None)
+        two, _, traced = train(mirrored, name or "dcgan", loss, penalty or None)
         results[spec] = {"max_difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two, strict=True)),
-                         "moved": moved, "replicas": mirrored.num_replicas_in_sync}
+                         "moved": moved, "replicas": mirrored.num_replicas_in_sync, "traced": traced}
     print(json.dumps(results))
 
 

@@ -43,6 +43,7 @@ def test_two_replicas_reach_the_weights_one_device_reaches():
              "dcgan-sn/gan"]  # spectral norm: its power iteration's vectors are state each replica updates
     for spec, result in _equivalence(*specs).items():
         assert result["max_difference"] < TOLERANCE, (spec, result)
+        assert result["traced"] == 2, (spec, result)  # the base GAN's step: traced per replica, as TF does
 
 
 # CycleGAN and pix2pix are compared by their networks' outputs on fixed images and their state
@@ -67,6 +68,8 @@ def test_two_replicas_train_every_other_built_in_model_as_one_device():
         assert results[spec]["max_difference"] < CYCLEGAN_TOLERANCE, (spec, results[spec])
     for spec in ("gan-cls/gan", "stackgan/gan"):
         assert results[spec]["max_difference"] < TOLERANCE, (spec, results[spec])
+    # CycleGAN's step traces its generator and critic parts once for both replicas (img2img.replica_step).
+    assert results["cyclegan/lsgan"]["traced"] == 1, results["cyclegan/lsgan"]
 
 
 def test_on_one_device_the_replica_helpers_change_nothing():
@@ -157,6 +160,48 @@ def test_float16_loss_scaling_skips_a_step_when_any_replica_overflowed():
     # The probe reproduces Keras' failure; should a Keras release fix it, img2img.loss_scaling can go.
     assert keras_line.startswith("keras [") and ("nan" in keras_line or "inf" in keras_line), keras_line
     assert ours == "img2img [1.0, 2.0] 16384.0", ours
+
+
+def test_a_shared_replica_part_is_traced_once_and_computes_what_each_replica_would():
+    """img2img.replica_step: the part's Python runs once for two replicas (twice as TensorFlow runs it), each
+    replica still gets its own gradient and its own rows of a global draw, and the seed state it advanced is
+    assigned on both. A part that reads a variable or a replica's tensor it was not given is traced per replica
+    as before (three runs: the shared attempt, then one per replica) and reads each replica's own; so is a part
+    that synchronises the replicas (img2img's all_replicas_rows, TensorFlow's all_reduce)."""
+    out = subprocess.run([sys.executable, str(REPO / "tests" / "shared_replica_probe.py")], capture_output=True,
+                         text=True, env=_env(), cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (seen["shared_runs"], seen["alone_runs"]) == (1, 2), seen
+    assert seen["difference"] < 1e-6 and seen["noise_rows_differ"], seen
+    shared_seeds, alone_seeds, start = seen["seeds"]
+    assert shared_seeds == alone_seeds and shared_seeds[0] != start, seen["seeds"]
+    assert seen["leaky_runs"] == 3 and seen["leaked"] == [[[0.0] * 3] * 2, [[2.0] * 3] * 2], seen
+    # x + 10 x with each replica's own x: shared, replica 1 would have added replica 0's tensor (0, not 10).
+    assert seen["closed"] == [[[0.0] * 3] * 2, [[11.0] * 3] * 2], seen
+    # Parts that gather or all-reduce: traced per replica, and what they compute is right.
+    assert seen["collective_runs"] == [3, 3], seen
+    assert seen["gathered"] == [[[0.0] * 3] * 2 + [[1.0] * 3] * 2] * 2, seen["gathered"]
+    assert seen["reduced"] == [[[1.0] * 3] * 2] * 2, seen["reduced"]
+
+
+def test_a_part_whose_graph_holds_a_collective_is_not_shared():
+    """Under XLA on GPUs TensorFlow all-reduces with collective ops and no merge_call, so a synchronised batch
+    norm inside a part would trace without complaint; the op itself is what marks it, even in a branch."""
+    import tensorflow as tf
+
+    from img2img.replica_step import _has_collectives
+
+    def reduce(x):
+        return tf.raw_ops.CollectiveReduceV2(input=x, group_size=2, group_key=1, instance_key=1, ordering_token=[],
+                                             merge_op="Add", final_op="Id")
+
+    spec = tf.TensorSpec([2], tf.float32)
+    assert _has_collectives(tf.function(reduce).get_concrete_function(spec).graph)
+    in_branch = tf.function(lambda x: tf.cond(tf.reduce_sum(x) > 0, lambda: reduce(x), lambda: x))
+    assert _has_collectives(in_branch.get_concrete_function(spec).graph)
+    plain = tf.function(lambda x: tf.cond(x[0] > 0, lambda: x * 2, lambda: x))
+    assert not _has_collectives(plain.get_concrete_function(spec).graph)
 
 
 def _train(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

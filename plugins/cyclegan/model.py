@@ -19,9 +19,11 @@ from img2img import (
     GAN,
     Img2ImgError,
     Option,
+    SharedReplicaStep,
     crop_flip,
     crop_flip_options,
     global_draw,
+    gradient_sources,
     replica_share,
     spectral_norm_option,
 )
@@ -151,6 +153,9 @@ class CycleGAN(GAN):
             raise Img2ImgError("--set mode_seeking: cyclegan translates without a latent z; leave it at 0")
         self.cycle_tracker = keras.metrics.Mean(name="cycle_loss")
         self.identity_tracker = keras.metrics.Mean(name="identity_loss")
+        # The step's two parts without collectives, each traced once however many replicas run them.
+        self._parts = (SharedReplicaStep(self._generator_part, self._shared_variables),
+                       SharedReplicaStep(self._critic_part, self._shared_variables))
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -204,28 +209,47 @@ class CycleGAN(GAN):
         return translated + global_draw(
             lambda n: keras.random.normal((n, *shape), stddev=std, seed=self.seed_generator), ops.shape(translated)[0])
 
+    def _shared_variables(self) -> list[Any]:
+        """Every variable the step's two parts read or assign (SharedReplicaStep): the networks, the seed
+        state, and a float16 run's loss scales."""
+        scales = [optimizer.dynamic_scale for optimizer in (self.g_optimizer, self.d_optimizer)
+                  if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)]
+        return [*self.variables, *scales]
+
+    def _generator_part(self, real_a: Any, real_b: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        """The generators' gradients and what the rest of the step needs of their losses."""
+        with tf.GradientTape() as tape:
+            sources = gradient_sources(tape, self.generator_variables())
+            losses = self._generator_losses(real_a, real_b)
+            scaled = self.g_optimizer.scale_loss(replica_share(losses[0]))  # the optimiser sums the replicas
+        return tape.gradient(scaled, sources), losses
+
+    def _critic_part(self, real_a: Any, real_b: Any, pooled_a: Any, pooled_b: Any) -> tuple[list[Any], Any, Any]:
+        """The discriminators' gradients, and each one's critic_losses (domain A's, then B's)."""
+        with tf.GradientTape() as tape:
+            sources = gradient_sources(tape, self.discriminator_variables())
+            losses_b = self.critic_losses(self._judge(self.discriminator), real_b, pooled_b)
+            losses_a = self.critic_losses(self._judge(self.discriminator_a), real_a, pooled_a)
+            scaled = self.d_optimizer.scale_loss(replica_share(losses_a[0] + losses_b[0]))
+        return tape.gradient(scaled, sources), losses_a, losses_b
+
     def train_step(self, data: Any) -> dict[str, Any]:
         real_a, real_b = (ops.cast(x, "float32") for x in data)
-        g_vars = self.generator_variables()
-        with tf.GradientTape() as tape:
-            total, adversarial, cycle, identity, fake_a, fake_b = self._generator_losses(real_a, real_b)
-            scaled = self.g_optimizer.scale_loss(replica_share(total))  # the optimiser sums the replicas
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars, strict=True))
+        generator_part, critic_part = self._parts
+        g_grads, (_, adversarial, cycle, identity, fake_a, fake_b) = generator_part(real_a, real_b)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables(), strict=True))
 
         # Discriminators see pooled (partly older) fakes, as in the reference; one pool over all replicas.
         pooled_b = self.pool_b.query(tf.stop_gradient(fake_b), self.seed_generator)
         pooled_a = self.pool_a.query(tf.stop_gradient(fake_a), self.seed_generator)
         d_vars = self.discriminator_variables()
         for _ in range(self.n_critic):
-            with tf.GradientTape() as tape:
-                total_b, d_loss_b, values_b, real_out_b, fake_out_b = self.critic_losses(
-                    self._judge(self.discriminator), real_b, pooled_b)
-                total_a, d_loss_a, values_a, real_out_a, fake_out_a = self.critic_losses(
-                    self._judge(self.discriminator_a), real_a, pooled_a)
-                scaled = self.d_optimizer.scale_loss(replica_share(total_a + total_b))
-            self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars, strict=True))
+            d_grads, losses_a, losses_b = critic_part(real_a, real_b, pooled_a, pooled_b)
+            self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
             self.adversarial_loss.after_discriminator_step(self.discriminator)
             self.adversarial_loss.after_discriminator_step(self.discriminator_a)
+        _, d_loss_a, values_a, real_out_a, fake_out_a = losses_a
+        _, d_loss_b, values_b, real_out_b, fake_out_b = losses_b
 
         self.d_loss_tracker.update_state(d_loss_a + d_loss_b)
         self.g_loss_tracker.update_state(adversarial)
