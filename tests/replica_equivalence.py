@@ -1,7 +1,8 @@
 """Run as a script (the CPU must be split into two devices before TensorFlow starts, so not in the test
 process): train a model a few steps on one device and on two mirrored replicas, same global batch and
 seed, for each ``[MODEL/]LOSS[+PENALTY]`` given (MODEL dcgan, dcgan-sn, gan-cls, stackgan, vaegan,
-pix2pix or cyclegan; dcgan when left out), and print the largest difference of each as JSON.
+pix2pix, cyclegan or cyclegan-n2, two critic steps a step; dcgan when left out), and print the largest
+difference of each as JSON, with how often the step's Python ran while the replicas traced it.
 
 DCGAN and the text models are compared weight by weight, optimiser slots included. CycleGAN and pix2pix
 are compared by what their networks output on fixed images, their other state (pools, batch-norm
@@ -67,11 +68,14 @@ def main() -> None:
                                                 blocks=1, pool_size=3, cycle_noise=0.1)
         return model, tf.data.Dataset.from_tensor_slices((digits32[:6], -digits32[6:12])).batch(2, drop_remainder=True)
 
-    def train(strategy, name: str, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float, int]:
+    def train(strategy, name: str, loss: str, penalty: str | None) -> tuple[list[np.ndarray], float, tuple[int, int]]:
         keras.utils.set_random_seed(0)
+        n_critic = 2 if name == "cyclegan-n2" else 1
+        name = name.removesuffix("-n2")
         with strategy.scope():
             model, data = build(name)
             calls = count_calls(model, "_generator_losses" if name == "cyclegan" else "train_step")
+            critic_calls = count_calls(model, "critic_losses")
             synchronise_batch_norm(model)
             dropouts = draw_dropout_for_global_batch(model)
             assert name != "pix2pix" or dropouts > 0, "pix2pix without dropout layers checks nothing"
@@ -79,11 +83,11 @@ def main() -> None:
             start = [np.asarray(v) for v in networks]
             penalties = [(plugins.penalties.get(penalty), 1.0)] if penalty else []
             model.compile(FusedAdam(1e-3, beta_1=0.5), FusedAdam(1e-3, beta_1=0.5), loss=plugins.losses.get(loss),
-                          penalties=penalties)
+                          penalties=penalties, n_critic=n_critic)
             model.build_optimizers()
             model.fit(data, epochs=1, verbose=0)
         moved = max(float(np.abs(a - np.asarray(b)).max()) for a, b in zip(start, networks, strict=True))
-        return state(name, model), moved, len(calls)
+        return state(name, model), moved, (len(calls), len(critic_calls))
 
     def count_calls(model, method: str) -> list[None]:
         """A list that grows by one each time ``method``'s Python runs (while tracing: once per trace)."""
@@ -116,9 +120,10 @@ def main() -> None:
         name, _, objective = spec.rpartition("/")
         loss, _, penalty = objective.partition("+")
         one, moved, _ = train(tf.distribute.get_strategy(), name or "dcgan", loss, penalty or None)
-        two, _, traced = train(mirrored, name or "dcgan", loss, penalty or None)
+        two, _, (traced, critic_traced) = train(mirrored, name or "dcgan", loss, penalty or None)
         results[spec] = {"max_difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two, strict=True)),
-                         "moved": moved, "replicas": mirrored.num_replicas_in_sync, "traced": traced}
+                         "moved": moved, "replicas": mirrored.num_replicas_in_sync, "traced": traced,
+                         "critic_traced": critic_traced}
     print(json.dumps(results))
 
 
