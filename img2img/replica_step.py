@@ -2,17 +2,16 @@
 
 While tracing, MirroredStrategy runs a step's Python once per replica (TensorFlow keys a function's traces by
 device), so start-up grows with the replica count: eight replicas trace the same networks eight times, one
-after another (bench/results/startup_cli.md has the figures). A part of the step that
-needs no collective can instead be traced once as a function of the variables' values
-(``keras.StatelessScope``, the machinery Keras itself uses for stateless training) and called by each replica
-with its own copies' values; what the part assigns comes back out and each replica assigns it to its own
+after another (bench/results/startup_cli.md has the figures). A part of the step that needs no collective
+can instead be traced once as a function of the variables' values (``keras.StatelessScope``, the machinery
+Keras itself uses for stateless training) and called by each replica with its own copies' values; what the part assigns comes back out and each replica assigns it to its own
 copies, as it would have inside the part.
 
 The part's tape must differentiate the tensors that stand for the variables, not the variables:
 ``gradient_sources`` gives the right ones in either case. Random draws for the global batch keep each
 replica's own rows (``img2img.distribute.this_replica_rows`` reads the replica id the call passes in).
 Should the part reach anything it was not given (a variable, or a tensor of the calling replica's: the trace
-would capture it) or synchronises the replicas (a collective, such as a synchronised batch norm's), the shared
+would capture it) or synchronise the replicas (a collective, such as a synchronised batch norm's), the shared
 function is dropped and every replica traces the part as before: slower to start, never wrong.
 """
 
