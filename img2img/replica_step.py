@@ -4,8 +4,8 @@ While tracing, MirroredStrategy runs a step's Python once per replica (TensorFlo
 device), so start-up grows with the replica count: eight replicas trace the same networks eight times, one
 after another (bench/results/startup_cli.md has the figures). A part of the step that needs no collective
 can instead be traced once as a function of the variables' values (``keras.StatelessScope``, the machinery
-Keras itself uses for stateless training) and called by each replica with its own copies' values; what the part assigns comes back out and each replica assigns it to its own
-copies, as it would have inside the part.
+Keras itself uses for stateless training) and called by each replica with its own copies' values; what the
+part assigns comes back out and each replica assigns it to its own copies, as it would have inside the part.
 
 The part's tape must differentiate the tensors that stand for the variables, not the variables:
 ``gradient_sources`` gives the right ones in either case. Random draws for the global batch keep each
