@@ -110,11 +110,26 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
         request = TrainRequest(model=model, steps=steps, epochs=epochs, penalties=list(penalties),
                                settings=list(settings), explicit=explicit, **options)
         plugins = get_plugins()
+        if model not in plugins.models and (stored := _run_model_name(Path(model))):
+            raise Img2ImgError(f"{model} is a run directory, not a model; to continue that run: img2img train "
+                               f"{stored} --out {model} --resume")
         plugins.models.get(model)  # an unknown model fails before TensorFlow loads
         result = Trainer(request, plugins, echo_err).run()
     finally:
         resume_collection()
     click.echo(f"Trained to step {result.step} in {result.seconds:.1f} s; run directory: {result.run.path}")
+
+
+def _run_model_name(path: Path) -> str | None:
+    """The model a run directory at ``path`` trains, if it is one: ``img2img train --resume runs/x`` is an
+    easy slip for ``img2img train MODEL --out runs/x --resume``."""
+    from img2img.runs import CONFIG
+
+    try:
+        name = json.loads((path / CONFIG).read_text())["model"]["name"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 # ----- generate ------------------------------------------------------------------------------------

@@ -74,14 +74,20 @@ def _one_clear_line(result) -> str:
         (["train", "dcgan", "--data", "{digits}", "--steps", "3", "--epochs", "2"], "not both"),
         (["train", "dcgan"], "--data is required"),
         (["generate", "--model", "{missing}"], "no such run directory"),
+        # A run directory where the model goes (train --resume runs/x): the command that continues it.
+        (["train", "--resume", "{earlier}"], "{earlier} is a run directory, not a model; to continue that run: "
+                                             "img2img train cyclegan --out {earlier} --resume"),
     ],
 )
 def test_bad_input_is_one_clear_line(cli_run, plugins, digits, tmp_path, args, expected):
     (tmp_path / "empty").mkdir()
-    fill = {"digits": digits, "missing": tmp_path / "missing", "empty": tmp_path / "empty"}
+    (tmp_path / "earlier").mkdir()
+    (tmp_path / "earlier" / "config.json").write_text('{"model": {"name": "cyclegan", "plugin": "cyclegan"}}')
+    fill = {"digits": digits, "missing": tmp_path / "missing", "empty": tmp_path / "empty",
+            "earlier": tmp_path / "earlier"}
     args = [a.format(**fill) for a in args] + ["--out", str(tmp_path / "run")] * (args[0] == "train")
     line = _one_clear_line(cli_run(*args, expect=None))
-    assert expected in line
+    assert expected.format(**fill) in line
 
 
 def test_unreadable_images_only_is_a_clear_error(cli_run, plugins, tmp_path):
