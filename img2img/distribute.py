@@ -222,7 +222,8 @@ def all_replicas_sum(values: list[Any]) -> list[Any]:
 
 
 def _refuse_inside_a_shared_part(name: str) -> None:
-    """A collective needs every replica's own trace: a part traced once (img2img.replica_step) has none."""
+    """A collective needs every replica's own trace: raised while a part is traced once for all of them
+    (img2img.replica_step), which then lets each replica trace the part instead."""
     from img2img.replica_step import standing_replica_id
 
     if standing_replica_id() is not None:
