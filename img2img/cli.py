@@ -123,10 +123,10 @@ def train(model: str, steps: int | None, epochs: int | None, penalties: tuple[st
 def _run_model_name(path: Path) -> str | None:
     """The model a run directory at ``path`` trains, if it is one: ``img2img train --resume runs/x`` is an
     easy slip for ``img2img train MODEL --out runs/x --resume``."""
-    from img2img.runs import CONFIG
+    from img2img.runs import CONFIG, read_json
 
     try:
-        name = json.loads((path / CONFIG).read_text())["model"]["name"]
+        name = read_json(path / CONFIG)["model"]["name"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return name if isinstance(name, str) else None
