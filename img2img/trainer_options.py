@@ -28,7 +28,8 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "lr_constant_epochs": Option(0, "epochs at the full learning rate before linear decay starts", minimum=0),
     "lr_decay_epochs": Option(0, "epochs of linear decay to zero after the constant ones; 0 = no decay",
                               minimum=0),
-    "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice (on for GPUs)",
+    "jit_compile": Option("auto", "XLA-compile the training step; auto = Keras' choice: on with one GPU, off on "
+                          "CPUs and over several replicas (true is refused there)",
                           ("auto", "true", "false"), resumable=True),
     "grappler": Option("auto", "TensorFlow's graph optimiser; auto = off on CPUs (seconds saved at start-up, "
                        "none lost per step), on with a GPU", ("auto", "true", "false"), resumable=True),

@@ -248,11 +248,20 @@ def test_the_cli_trains_on_two_replicas_as_on_one_and_resumes_on_either(digits, 
 
 
 @pytest.mark.slow
-def test_an_odd_batch_is_refused_by_name(digits, tmp_path):
+def test_what_two_replicas_cannot_do_is_refused_by_name(digits, tmp_path):
     odd = _train("dcgan", "--data", str(digits), *FAST[:-1], "15", "--steps", "1", "--strategy", "mirrored",
                  "--out", str(tmp_path / "odd"))
     assert odd.returncode == 1 and "--batch-size 15 does not split evenly over 2 replicas" in odd.stderr
     assert not (tmp_path / "odd").exists()
+    # XLA over two replicas failed at the first step, deep in TensorFlow ("Trying to access resource ...
+    # located in device CPU:1 from device CPU:0"); now one line before anything is built.
+    xla = _train("dcgan", "--data", str(digits), *FAST, "--steps", "1", "--strategy", "mirrored", "--set",
+                 "jit_compile=true", "--out", str(tmp_path / "xla"))
+    assert xla.returncode == 1, xla.stderr[-3000:]
+    said = xla.stderr.strip().splitlines()[-1]
+    assert said.startswith("Error: --set jit_compile=true: XLA cannot compile a step over 2 replicas"), said
+    assert "--strategy one" in said and "Traceback" not in xla.stderr
+    assert not (tmp_path / "xla").exists()
 
 
 def test_a_model_that_cannot_train_on_replicas_is_refused_by_name(plugins, monkeypatch):

@@ -96,10 +96,17 @@ class Trainer:
 
     def _run(self, out: Path, scratch: Path | None = None) -> TrainResult:
         import keras
+        import tensorflow as tf
 
         from img2img.devices import choose_policy, describe_devices, set_cpu_threads, set_policy, slow_policy_warning
         from img2img.distribute import describe as describe_strategy
-        from img2img.distribute import draw_dropout_for_global_batch, strategy_for, synchronise_batch_norm
+        from img2img.distribute import (
+            draw_dropout_for_global_batch,
+            is_multi_worker,
+            strategy_for,
+            synchronise_batch_norm,
+        )
+        from img2img.xla import check_jit_compile, compiles_with_xla, describe_jit_compile
 
         r = self.request
         resume = r.resume
@@ -127,6 +134,8 @@ class Trainer:
         self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}"
                   + (f"; {threads}" if threads else ""))
         check_replicas(strategy.num_replicas_in_sync, model_cls, training["batch_size"])
+        jit_setting = str(config["settings"].get("jit_compile", "auto"))
+        check_jit_compile(jit_setting, strategy.num_replicas_in_sync, is_multi_worker(strategy))
         check_pack_batch(int(config["settings"].get("pack", 1)), training["batch_size"], strategy.num_replicas_in_sync)
         slow = slow_policy_warning(policy) if stored else None
         if slow:
@@ -162,6 +171,11 @@ class Trainer:
         # values reach the others in one collective (img2img.worker_sync).
         with strategy.scope(), chief_values_in_one_collective(strategy):
             model = build_run_model(config, self.plugins)
+        xla = describe_jit_compile(jit_setting, compiles_with_xla(model, is_multi_worker(strategy)),
+                                   bool(tf.config.list_logical_devices("GPU")), strategy.num_replicas_in_sync,
+                                   is_multi_worker(strategy))
+        if xla:
+            self.echo(xla)
         if strategy.num_replicas_in_sync > 1:
             draw_dropout_for_global_batch(model)
             if config["settings"].get("sync_batch_norm", True):
