@@ -108,6 +108,28 @@ print(sizes, shapes)
 """
 
 
+@pytest.mark.parametrize("name, gpus, chosen", [("auto", 0, "one"), ("auto", 1, "one"), ("auto", 2, "mirrored"),
+                                                ("auto", 8, "mirrored"), ("one", 4, "one"),
+                                                ("mirrored", 1, "mirrored")])
+def test_auto_mirrors_over_the_gpus_when_there_are_several(monkeypatch, name, gpus, chosen):
+    """What --strategy picks for the GPUs TensorFlow lists (no GPU here: the listing is stood in for, and
+    MirroredStrategy recorded rather than built)."""
+    import tensorflow as tf
+
+    from img2img.distribute import make_strategy
+
+    def listed(kind=None):
+        return [tf.config.LogicalDevice(f"/device:GPU:{i}", "GPU") for i in range(gpus)] if kind == "GPU" else []
+
+    monkeypatch.setattr(tf.config, "list_logical_devices", listed)
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda devices=None: ("mirrored", devices))
+    strategy = make_strategy(name)
+    if chosen == "one":
+        assert strategy is tf.distribute.get_strategy()
+    else:
+        assert strategy == ("mirrored", None)  # None: every GPU TensorFlow sees (CUDA_VISIBLE_DEVICES limits it)
+
+
 def test_mirrored_without_gpus_says_it_runs_on_one_device_and_how_to_split_the_cpu():
     import tensorflow as tf
 
