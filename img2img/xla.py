@@ -4,9 +4,9 @@ Keras' ``jit_compile="auto"`` compiles the step on a GPU and not on a CPU, and n
 tf.distribute: XLA compiles a function for one device, and a step over several replicas reads each
 replica's variables on its own device, which a compiled cluster on the first device cannot reach ("Trying to
 access resource ... located in device CPU:1 from device CPU:0", keras-team/keras#19005; Keras turned XLA off
-with tf.distribute in keras-team/keras#18716). ``jit_compile=true`` with several replicas got exactly that
-error from deep inside TensorFlow at the first step; it is refused here before anything is built, and the
-multi-worker loop, which never compiled with XLA, refuses it too rather than ignore it.
+with tf.distribute in keras-team/keras#18716). So ``jit_compile=true`` with several replicas is refused
+before anything is built, rather than fail with that error at the first step; and under the multi-worker
+loop, which does not compile with XLA, it is refused rather than ignored.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def describe_jit_compile(setting: str, compiled: bool, gpu: bool, replicas: int,
     if setting == "false":
         return "XLA off (--set jit_compile=false)"
     if replicas > 1 or multi_worker:
-        return "XLA off (Keras compiles no step over several replicas, keras-team/keras#19005)"
+        return "XLA off (a step over several replicas is not compiled: keras-team/keras#19005)"
     return "XLA off (Keras found a layer of this model that XLA cannot compile)"
 
 

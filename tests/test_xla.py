@@ -30,8 +30,8 @@ def test_what_xla_can_do_or_leaves_off_passes(setting, replicas, multi_worker):
     ("true", True, False, 1, False, "XLA on"),
     ("false", False, True, 1, False, "XLA off (--set jit_compile=false)"),
     ("false", False, False, 1, False, "XLA off (--set jit_compile=false)"),
-    ("auto", False, True, 2, False, "XLA off (Keras compiles no step over several replicas, keras-team/keras#19005)"),
-    ("auto", False, True, 1, True, "XLA off (Keras compiles no step over several replicas, keras-team/keras#19005)"),
+    ("auto", False, True, 2, False, "XLA off (a step over several replicas is not compiled: keras-team/keras#19005)"),
+    ("auto", False, True, 1, True, "XLA off (a step over several replicas is not compiled: keras-team/keras#19005)"),
     ("auto", False, True, 1, False, "XLA off (Keras found a layer of this model that XLA cannot compile)"),
 ])
 def test_the_start_line_says_whether_xla_compiles_the_step(setting, compiled, gpu, replicas, multi_worker, said):
