@@ -100,7 +100,7 @@ def estimate_divergence(
                                       critic.trainable_variables, strict=True))
         return -value
 
-    @tf.function
+    @tf.function(autograph=False)  # losses are written for tracing as Keras traces them, without autograph
     def train_step(batches: Any) -> Any:
         bounds = devices.run(replica_step, args=batches)
         return devices.reduce(tf.distribute.ReduceOp.MEAN, bounds, axis=None)

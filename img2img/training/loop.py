@@ -34,7 +34,7 @@ def distributed_fit(model: Any, dataset: Any, strategy: Any, *, epochs: int, ste
     def replica_step(batch: Any) -> dict[str, Any]:
         return model.train_step(tf.nest.map_structure(lambda x: tf.ensure_shape(x, [local, *x.shape[1:]]), batch))
 
-    @tf.function
+    @tf.function(autograph=False)  # as Keras traces a train_step: the Python runs as written
     def train_function(iterator: Any) -> dict[str, Any]:
         logs = strategy.run(replica_step, args=(next(iterator),))
         return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
