@@ -11,6 +11,7 @@ alternating with this one so both see the same machine load, and prints the rati
     python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --precision float32
     python -m bench.speed.startup_cli --repeats 3 --strategy mirrored --replicas 4
     python -m bench.speed.startup_cli --repeats 3 --strategy multi-worker
+    python -m bench.speed.startup_cli --repeats 3 --per-device 8       # batch 8 on one device
 
 ``--strategy multi-worker`` starts two worker processes on localhost (TF_CONFIG, batch 2: one image each)
 and counts the slower of the two, since neither trains on before both have stepped.
@@ -32,25 +33,25 @@ from bench.harness import compared_trees, cpu_description, localhost_tf_configs
 
 def first_step_seconds(data: tuple[Path, Path], out: Path, *, size: int = 64, settings: tuple[str, ...] = (),
                        python_path: str | None = None, precision: str = "auto", strategy: str = "one",
-                       replicas: int = 2) -> float:
+                       replicas: int = 2, per_device: int = 1) -> float:
     """``img2img train cyclegan`` (batch 1, one step, ``--set`` each of ``settings``) in a fresh process: the
     seconds it reports from its start to the end of its first step. ``strategy="mirrored"`` trains on
-    ``replicas`` replicas, one image each; without GPUs on the CPU split that many ways
-    (``IMG2IMG_CPU_DEVICES``)."""
+    ``replicas`` replicas; without GPUs on the CPU split that many ways (``IMG2IMG_CPU_DEVICES``). Each device
+    (replica, worker) trains on ``per_device`` images a step."""
     env = dict(os.environ)
     if python_path:
         env["PYTHONPATH"] = python_path
-    batch = "1"
+    batch = str(per_device)
     if strategy == "mirrored":
         env.setdefault("IMG2IMG_CPU_DEVICES", str(replicas))
-        batch = str(replicas)
+        batch = str(replicas * per_device)
     command = [sys.executable, "-m", "img2img", "train", "cyclegan", "--data", str(data[0]), "--data-b",
                str(data[1]), "--image-size", str(size), "--batch-size", batch, "--steps", "1", "--precision", precision,
                "--strategy", strategy, "--out", str(out)]
     for setting in settings:
         command += ["--set", setting]
     if strategy == "multi-worker":
-        return max(_workers_first_step(command, env, out, batch_per_worker=1))
+        return max(_workers_first_step(command, env, out, batch_per_worker=per_device))
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
     return _reported_seconds(result.returncode, result.stderr)
 
@@ -87,6 +88,8 @@ def main() -> None:
                         help="mirrored: --replicas replicas, one image each (the CPU split where there is no GPU); "
                              "multi-worker: two worker processes on localhost, batch 2")
     parser.add_argument("--replicas", type=int, default=2, help="with --strategy mirrored: how many (batch as many)")
+    parser.add_argument("--per-device", type=int, default=1,
+                        help="images a step on each device (replica, worker); global batch = this x devices")
     args = parser.parse_args()
     print(f"CPU: {cpu_description()}", flush=True)
 
@@ -101,7 +104,8 @@ def main() -> None:
             for index, (name, python_path) in enumerate(trees.items()):
                 out = scratch / f"run-{repeat}-{index}"
                 seconds[name].append(first_step_seconds(data, out, python_path=python_path, precision=args.precision,
-                                                        strategy=args.strategy, replicas=args.replicas))
+                                                        strategy=args.strategy, replicas=args.replicas,
+                                                        per_device=args.per_device))
                 print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
     print("\n| img2img | runs (s) | median (s) |\n|---|---|---|")
     for name, values in seconds.items():
