@@ -24,7 +24,7 @@ def check_jit_compile(setting: str, replicas: int, multi_worker: bool) -> None:
     raise Img2ImgError(
         f"--set jit_compile=true: XLA cannot compile a step over {where}: it compiles for one device, and the "
         "step reads every replica's variables on its own device (keras-team/keras#19005). Train on one device "
-        "(--strategy one) to use XLA, or leave jit_compile at auto (XLA off with several replicas)")
+        "(--strategy one) to use XLA, or --set jit_compile=auto (XLA off with several replicas)")
 
 
 def describe_jit_compile(setting: str, compiled: bool, gpu: bool, replicas: int, multi_worker: bool) -> str:

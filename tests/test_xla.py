@@ -14,7 +14,7 @@ from img2img.xla import check_jit_compile, describe_jit_compile
 def test_xla_over_several_replicas_is_refused_with_what_to_do(replicas, multi_worker, where):
     with pytest.raises(Img2ImgError, match=f"XLA cannot compile a step over {where}") as refused:
         check_jit_compile("true", replicas, multi_worker)
-    assert "--strategy one" in str(refused.value) and "jit_compile at auto" in str(refused.value)
+    assert "--strategy one" in str(refused.value) and "--set jit_compile=auto" in str(refused.value)
 
 
 @pytest.mark.parametrize("setting, replicas, multi_worker", [("true", 1, False), ("auto", 2, False),
