@@ -33,7 +33,6 @@ class ImagePool:
         self.count = model.add_weight(shape=(), initializer="zeros", trainable=False, name=f"{name}_count",
                                       dtype="int32", aggregation="only_first_replica")
 
-    @tf.autograph.experimental.do_not_convert  # plain tf.cond below; nothing for AutoGraph to rewrite
     def query(self, fakes: Any, seed: keras.random.SeedGenerator) -> Any:
         if self.size == 0:
             return fakes
@@ -48,20 +47,17 @@ class ImagePool:
             fake = everyone[i]
             coin = keras.random.uniform((), seed=seed)
             slot = keras.random.randint((), 0, self.size, seed=seed)
-
-            def fill(fake: Any = fake, stored: Any = stored, filled: Any = filled) -> tuple[Any, Any, Any]:
-                return fake, tf.tensor_scatter_nd_update(stored, [[filled]], fake[None]), filled + 1
-
-            def swap(fake: Any = fake, stored: Any = stored, filled: Any = filled,
-                     slot: Any = slot) -> tuple[Any, Any, Any]:
-                return tf.gather(stored, slot), tf.tensor_scatter_nd_update(stored, [[slot]], fake[None]), filled
-
-            def keep(fake: Any = fake, stored: Any = stored, filled: Any = filled) -> tuple[Any, Any, Any]:
-                return fake, stored, filled
-
-            picked, stored, filled = tf.cond(
-                filled < self.size, fill, lambda coin=coin, swap=swap, keep=keep: tf.cond(coin > 0.5, swap, keep))
-            chosen.append(picked)
+            # Fill the next free slot; once full, swap with a random slot on heads, else keep the pool. Chosen
+            # with selects, not tf.cond: a cond traces each branch as a function, two conds per image of the
+            # global batch on every replica, which the start-up paid for every image and replica.
+            filling = filled < self.size
+            swapping = tf.logical_and(tf.logical_not(filling), coin > 0.5)
+            index = tf.where(filling, filled, slot)
+            old = tf.gather(stored, index)
+            chosen.append(tf.where(swapping, old, fake))
+            written = tf.where(tf.logical_or(filling, swapping), fake, old)
+            stored = tf.tensor_scatter_nd_update(stored, index[None, None], written[None])
+            filled = filled + tf.cast(filling, filled.dtype)
         self.images.assign(stored)
         self.count.assign(filled)
         return tf.cast(this_replica_rows(tf.stack(chosen), local), fakes.dtype)
