@@ -134,8 +134,8 @@ class Trainer:
         self.echo(f"Training on {describe_devices()}; precision {policy}{how}; {describe_strategy(strategy)}"
                   + (f"; {threads}" if threads else ""))
         check_replicas(strategy.num_replicas_in_sync, model_cls, training["batch_size"])
-        jit_setting = str(config["settings"].get("jit_compile", "auto"))
-        check_jit_compile(jit_setting, strategy.num_replicas_in_sync, is_multi_worker(strategy))
+        jit_setting, multi_worker = str(config["settings"].get("jit_compile", "auto")), is_multi_worker(strategy)
+        check_jit_compile(jit_setting, strategy.num_replicas_in_sync, multi_worker)
         check_pack_batch(int(config["settings"].get("pack", 1)), training["batch_size"], strategy.num_replicas_in_sync)
         slow = slow_policy_warning(policy) if stored else None
         if slow:
@@ -171,9 +171,9 @@ class Trainer:
         # values reach the others in one collective (img2img.worker_sync).
         with strategy.scope(), chief_values_in_one_collective(strategy):
             model = build_run_model(config, self.plugins)
-        xla = describe_jit_compile(jit_setting, compiles_with_xla(model, is_multi_worker(strategy)),
+        xla = describe_jit_compile(jit_setting, compiles_with_xla(model, multi_worker),
                                    bool(tf.config.list_logical_devices("GPU")), strategy.num_replicas_in_sync,
-                                   is_multi_worker(strategy))
+                                   multi_worker)
         if xla:
             self.echo(xla)
         if strategy.num_replicas_in_sync > 1:
